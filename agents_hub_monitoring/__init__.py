@@ -1,0 +1,42 @@
+"""OpenTelemetry-based monitoring for LLM agents.
+
+Monitors are thin facades that emit OTel spans and metrics (latency, tokens, cost, tool calls,
+moderation, scores); exporters route them to Langfuse, the console, or any OTLP backend.
+"""
+
+from agents_hub_monitoring._version import __version__
+from agents_hub_monitoring.monitors.base import BaseMonitor
+from agents_hub_monitoring.monitors.operations import (
+    AgentRunHandle,
+    LLMCallHandle,
+    MemoryHandle,
+    ModerationHandle,
+    RetrievalHandle,
+    ToolCallHandle,
+)
+from agents_hub_monitoring.monitors.otlp import OTLPMonitor
+from agents_hub_monitoring.pricing import ModelPrice, PriceCalculator
+from agents_hub_monitoring.privacy import PrivacySettings
+from agents_hub_monitoring.telemetry.context import (
+    ConversationContext,
+    current_conversation,
+    propagate_context,
+)
+
+__all__ = [
+    "AgentRunHandle",
+    "BaseMonitor",
+    "ConversationContext",
+    "LLMCallHandle",
+    "MemoryHandle",
+    "ModelPrice",
+    "ModerationHandle",
+    "OTLPMonitor",
+    "PriceCalculator",
+    "PrivacySettings",
+    "RetrievalHandle",
+    "ToolCallHandle",
+    "__version__",
+    "current_conversation",
+    "propagate_context",
+]

@@ -1,0 +1,150 @@
+"""Span names, kinds and start attributes for each operation, per the GenAI conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind
+
+from agents_hub_monitoring.monitors.handles import SpanHandle, attribute_value
+from agents_hub_monitoring.monitors.operations import (
+    AgentRunHandle,
+    LLMCallHandle,
+    MemoryHandle,
+    ModerationHandle,
+    RetrievalHandle,
+    ToolCallHandle,
+)
+from agents_hub_monitoring.monitors.scope import OperationSpec
+from agents_hub_monitoring.pricing import normalize_provider
+from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.context import ConversationContext
+from agents_hub_monitoring.telemetry.messages import to_semconv_messages
+
+if TYPE_CHECKING:
+    from agents_hub_monitoring.monitors.base import BaseMonitor
+
+__all__ = ["OperationSpecs"]
+
+
+def _extra(attributes: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    for key, value in (extra or {}).items():
+        if value is not None:
+            attributes[str(key)] = attribute_value(value)
+    return attributes
+
+
+def _as_conversation(context: Mapping[str, Any] | ConversationContext | None) -> ConversationContext | None:
+    if context is None or isinstance(context, ConversationContext):
+        return context
+    return ConversationContext.from_mapping(context)
+
+
+class OperationSpecs:
+    """Mixin for BaseMonitor: one ``_*_spec`` builder per operation kind."""
+
+    def _content(self: BaseMonitor, value: Any) -> str | None:  # type: ignore[misc]  # defined on BaseMonitor
+        raise NotImplementedError
+
+    def _agent_spec(self, name: str, *, context: Any = None, input: Any = None, model: str | None = None,
+                    agent_id: str | None = None, attributes: Mapping[str, Any] | None = None
+                    ) -> OperationSpec[AgentRunHandle]:
+        name = str(name) if name else "agent"
+        start = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: name}
+        if agent_id:
+            start[sc.GEN_AI_AGENT_ID] = str(agent_id)
+        if model:
+            start[sc.GEN_AI_REQUEST_MODEL] = str(model)
+        content = self._content(input)
+        if content is not None:
+            start[sc.INPUT_VALUE] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(
+            sc.span_name(sc.OP_INVOKE_AGENT, name), SpanKind.INTERNAL, _extra(start, attributes),
+            lambda span: AgentRunHandle(span, monitor, name, model),
+            conversation=_as_conversation(context), agent_name=name)
+
+    def _llm_spec(self, model: str | None, *, provider: str | None = None, messages: Any = None,
+                  system: Any = None, parameters: Mapping[str, Any] | None = None, operation: str = "chat",
+                  attributes: Mapping[str, Any] | None = None) -> OperationSpec[LLMCallHandle]:
+        provider_name = normalize_provider(provider) if provider else None
+        model_name = str(model) if model else None
+        start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
+        if provider_name:
+            start[sc.GEN_AI_PROVIDER_NAME] = provider_name
+        if model_name:
+            start[sc.GEN_AI_REQUEST_MODEL] = model_name
+        for key, value in (parameters or {}).items():
+            if value is not None:
+                start[sc.GEN_AI_REQUEST_PREFIX + str(key)] = attribute_value(value)
+        if messages is not None:
+            content = self._content(to_semconv_messages(messages))
+            if content is not None:
+                start[sc.GEN_AI_INPUT_MESSAGES] = content
+        if system is not None:
+            content = self._content(system)
+            if content is not None:
+                start[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(
+            sc.span_name(operation, model_name), SpanKind.CLIENT, _extra(start, attributes),
+            lambda span: LLMCallHandle(span, monitor, operation=operation, provider=provider_name,
+                                       request_model=model_name))
+
+    def _tool_spec(self, name: str, *, arguments: Any = None, call_id: str | None = None,
+                   tool_type: str = "function", attributes: Mapping[str, Any] | None = None
+                   ) -> OperationSpec[ToolCallHandle]:
+        name = str(name) if name else "tool"
+        start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
+                                 sc.GEN_AI_TOOL_TYPE: tool_type}
+        if call_id:
+            start[sc.GEN_AI_TOOL_CALL_ID] = str(call_id)
+        content = self._content(arguments)
+        if content is not None:
+            start[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(sc.span_name(sc.OP_EXECUTE_TOOL, name), SpanKind.INTERNAL,
+                             _extra(start, attributes), lambda span: ToolCallHandle(span, monitor, name))
+
+    def _retrieval_spec(self, source: str | None, *, query: Any = None,
+                        attributes: Mapping[str, Any] | None = None) -> OperationSpec[RetrievalHandle]:
+        start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
+        if source:
+            start[sc.GEN_AI_DATA_SOURCE_ID] = str(source)
+        content = self._content(query)
+        if content is not None:
+            start[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(sc.span_name(sc.OP_RETRIEVAL, source), SpanKind.CLIENT, _extra(start, attributes),
+                             lambda span: RetrievalHandle(span, monitor, source))
+
+    def _memory_spec(self, operation: str, *, store: str | None = None, input: Any = None,
+                     attributes: Mapping[str, Any] | None = None) -> OperationSpec[MemoryHandle]:
+        # The conventions name five memory operations; any other name is kept as given.
+        operation = str(operation) if operation else "search_memory"
+        start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.MEMORY_OPERATION: operation}
+        if store:
+            start[sc.MEMORY_STORE] = str(store)
+        content = self._content(input)
+        if content is not None:
+            start[sc.INPUT_VALUE] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(operation, SpanKind.CLIENT, _extra(start, attributes),
+                             lambda span: MemoryHandle(span, monitor, operation, store))
+
+    def _moderation_spec(self, component: str, *, input: Any = None,
+                         attributes: Mapping[str, Any] | None = None) -> OperationSpec[ModerationHandle]:
+        component = str(component) if component else "moderation"
+        start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_GUARDRAIL, sc.GEN_AI_GUARDRAIL_NAME: component}
+        content = self._content(input)
+        if content is not None:
+            start[sc.INPUT_VALUE] = content
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(sc.span_name(sc.OP_GUARDRAIL, component), SpanKind.INTERNAL,
+                             _extra(start, attributes), lambda span: ModerationHandle(span, monitor))
+
+    def _plain_spec(self, name: str, *, kind: SpanKind = SpanKind.INTERNAL,
+                    attributes: Mapping[str, Any] | None = None) -> OperationSpec[SpanHandle]:
+        monitor: BaseMonitor = self  # type: ignore[assignment]
+        return OperationSpec(str(name), kind, _extra({}, attributes), lambda span: SpanHandle(span, monitor))

@@ -1,0 +1,61 @@
+"""Span processors that run on the calling thread; kept to the bare minimum for speed."""
+
+from __future__ import annotations
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from agents_hub_monitoring.telemetry import semconv
+from agents_hub_monitoring.telemetry.context import ConversationContext, current_conversation
+
+__all__ = ["ConversationStampingProcessor", "conversation_attributes"]
+
+
+def conversation_attributes(conversation: ConversationContext) -> dict[str, object]:
+    """The span attributes that identify a conversation (Langfuse reads these from every span)."""
+    attributes: dict[str, object] = {}
+    if conversation.conversation_id:
+        attributes[semconv.GEN_AI_CONVERSATION_ID] = conversation.conversation_id
+    if conversation.user_id:
+        attributes[semconv.USER_ID] = conversation.user_id
+    if conversation.session_id:
+        attributes[semconv.SESSION_ID] = conversation.session_id
+    if conversation.tags:
+        attributes[semconv.TAGS] = list(conversation.tags)
+    for key, value in conversation.metadata.items():
+        attributes[semconv.METADATA_PREFIX + str(key)] = (
+            value if isinstance(value, (str, bool, int, float)) else str(value)
+        )
+    return attributes
+
+
+class ConversationStampingProcessor(SpanProcessor):
+    """Stamps the bound conversation context on every span that starts, whoever starts it.
+
+    Spans from other instrumentations on our provider (for example an official OpenAI
+    instrumentation) get the conversation attributes too, which Langfuse needs on every span.
+    """
+
+    def __init__(self) -> None:
+        # One tuple, swapped in a single assignment, so concurrent threads never mix key and value.
+        self._cache: tuple[ConversationContext | None, dict[str, object]] = (None, {})
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        conversation = current_conversation()
+        if conversation.is_empty():
+            return
+        # Contexts are immutable and usually reused for many spans: build the dict once.
+        cached = self._cache
+        if cached[0] is not conversation:
+            cached = (conversation, conversation_attributes(conversation))
+            self._cache = cached
+        span.set_attributes(cached[1])
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
