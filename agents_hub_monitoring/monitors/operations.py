@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span
 
+from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.monitors.handles import SpanHandle, current_agent_name
+from agents_hub_monitoring.pricing import Cost
 from agents_hub_monitoring.serialization import coerce_float, coerce_token_count
 from agents_hub_monitoring.telemetry import semconv as sc
 from agents_hub_monitoring.telemetry.messages import to_semconv_messages
@@ -102,12 +104,20 @@ class LLMCallHandle(SpanHandle):
             self._first_chunk_s = time.perf_counter() - self._started
             self.span.set_attribute(sc.TIME_TO_FIRST_CHUNK, self._first_chunk_s)
 
+    def _cost(self) -> Cost | None:
+        # Guarded on its own so a pricing failure still leaves the duration and token metrics.
+        try:
+            return self._monitor._pricing.cost(
+                provider=self.provider, model=self.response_model or self.request_model,
+                input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                cache_read_input_tokens=self.cache_read_tokens,
+                cache_creation_input_tokens=self.cache_creation_tokens, reported_cost=self._cost_usd)
+        except Exception as error:
+            report_internal_failure("price lookup", error)
+            return None
+
     def _before_end(self, duration_s: float) -> None:
-        cost = self._monitor._pricing.cost(
-            provider=self.provider, model=self.response_model or self.request_model,
-            input_tokens=self.input_tokens, output_tokens=self.output_tokens,
-            cache_read_input_tokens=self.cache_read_tokens,
-            cache_creation_input_tokens=self.cache_creation_tokens, reported_cost=self._cost_usd)
+        cost = self._cost()
         if cost is not None:
             self.span.set_attributes({
                 sc.GEN_AI_USAGE_COST: cost.amount, sc.GEN_AI_USAGE_COST_AMOUNT: cost.amount,

@@ -69,8 +69,15 @@ class SpanScope(Generic[H]):
             self.handle = spec.factory(span)
         except Exception as error:
             report_internal_failure("span start", error)
-            self.handle = SpanHandle(INVALID_SPAN, self._monitor)
+            self.handle = self._non_recording_handle()
         return self.handle  # type: ignore[return-value]
+
+    def _non_recording_handle(self) -> H | SpanHandle:
+        # Same handle type as usual, so the user's calls on it keep working (and do nothing).
+        try:
+            return self._spec.factory(INVALID_SPAN)
+        except Exception:
+            return SpanHandle(INVALID_SPAN, self._monitor)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, traceback: Any) -> bool:
         handle = self.handle

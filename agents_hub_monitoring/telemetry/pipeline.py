@@ -33,7 +33,7 @@ from agents_hub_monitoring.exporters.resilient import (
 from agents_hub_monitoring.exporters.scrubbing import ScrubbingSpanExporter
 from agents_hub_monitoring.privacy import PrivacySettings, Scrubber
 from agents_hub_monitoring.telemetry import semconv
-from agents_hub_monitoring.telemetry.processors import ConversationStampingProcessor
+from agents_hub_monitoring.telemetry.processors import ConversationStampingProcessor, GuardedSpanProcessor
 
 __all__ = ["INSTRUMENTATION_SCOPE", "PipelineSettings", "TelemetryPipeline", "exports_synchronously"]
 
@@ -121,7 +121,7 @@ class TelemetryPipeline:
         provider = TracerProvider(resource=self.resource, sampler=sampler)
         provider.add_span_processor(ConversationStampingProcessor())
         for processor in self.settings.span_processors:
-            provider.add_span_processor(processor)
+            provider.add_span_processor(GuardedSpanProcessor(processor))
         synchronous = [e for e in self.span_exporters if not self.settings.batch or exports_synchronously(e.inner)]
         batched = [e for e in self.span_exporters if e not in synchronous]
         if synchronous:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.telemetry import semconv
 from agents_hub_monitoring.telemetry.context import ConversationContext, current_conversation
 
-__all__ = ["ConversationStampingProcessor", "conversation_attributes"]
+__all__ = ["ConversationStampingProcessor", "GuardedSpanProcessor", "conversation_attributes"]
 
 
 def conversation_attributes(conversation: ConversationContext) -> dict[str, object]:
@@ -59,3 +60,40 @@ class ConversationStampingProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
+
+
+class GuardedSpanProcessor(SpanProcessor):
+    """Runs a user-supplied processor so that its failures never reach the span's caller.
+
+    The SDK calls processors in a plain loop: one that raises would break the user's code and
+    skip every processor after it (including our exporters).
+    """
+
+    def __init__(self, inner: SpanProcessor) -> None:
+        self.inner = inner
+        self._where = f"span processor {type(inner).__name__}"
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            self.inner.on_start(span, parent_context=parent_context)
+        except Exception as error:
+            report_internal_failure(self._where, error)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            self.inner.on_end(span)
+        except Exception as error:
+            report_internal_failure(self._where, error)
+
+    def shutdown(self) -> None:
+        try:
+            self.inner.shutdown()
+        except Exception as error:
+            report_internal_failure(self._where, error)
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        try:
+            return bool(self.inner.force_flush(timeout_millis))
+        except Exception as error:
+            report_internal_failure(self._where, error)
+            return False

@@ -1,0 +1,105 @@
+"""Bad input is recorded in a documented, sanitised form (or rejected at configuration time); it
+never raises out of a track_* call or a span, and never loses the span."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agents_hub_monitoring import BaseMonitor, OTLPMonitor
+from agents_hub_monitoring.testing import capture
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+    __str__ = __repr__
+
+
+def test_bad_token_counts_are_dropped_not_raised(monitor, telemetry):
+    for value in (None, float("nan"), -5, "12", 3.9, True, object()):
+        with monitor.llm_call("gpt-4o") as call:
+            call.set_usage(input_tokens=value, output_tokens=value)
+    spans = telemetry.spans()
+    assert len(spans) == 7
+    recorded = [s["attributes"].get("gen_ai.usage.input_tokens") for s in spans]
+    assert recorded == [None, None, None, 12, 3, None, None]  # digits parsed, floats floored, rest dropped
+
+
+def test_cyclic_non_serialisable_and_huge_content(monitor, telemetry):
+    cyclic: dict = {"name": "loop"}
+    cyclic["self"] = cyclic
+    huge = "x" * 1_000_000
+    with monitor.tool_call("t", arguments={"cyclic": cyclic, "obj": Unprintable(), "raw": b"\x00\xff"}) as tool:
+        tool.set_result(huge)
+    attributes = telemetry.span("execute_tool t")["attributes"]
+    assert "<cycle>" in attributes["gen_ai.tool.call.arguments"]
+    assert "Unprintable" in attributes["gen_ai.tool.call.arguments"]
+    result = attributes["gen_ai.tool.call.result"]
+    assert len(result) <= 10_000 and "truncated" in result
+
+
+def test_non_string_ids_are_stringified(monitor, telemetry):
+    import uuid
+
+    conversation = uuid.UUID(int=7)
+    monitor.track_event("e", conversation_id=conversation, user_id=12345)
+    attributes = telemetry.span("e")["attributes"]
+    assert attributes["gen_ai.conversation.id"] == str(conversation) and attributes["user.id"] == "12345"
+
+
+def test_wrong_types_everywhere_never_raise(monitor, telemetry):
+    assert monitor.track_event(None, properties=Unprintable()).id
+    assert monitor.track_error(None).id
+    assert monitor.track_error(Unprintable()).id
+    assert monitor.track_tool_usage(tool_name=None, input_data=Unprintable(), output_data={1, 2}).id
+    assert monitor.track_llm_result(result=Unprintable(), input_tokens="lots", cost=math.nan).id
+    assert monitor.track_agent_run(agent_name=42, duration_s="slow").id
+    with monitor.agent_run(None, context={"conversation_id": 3.5, "tags": 7}) as run:
+        run.set_attribute("weird", Unprintable())
+        run.set_attributes({1: 2})
+    assert telemetry.span_names() == ["event", "error _OTHER", "error _OTHER", "execute_tool tool", "chat",
+                                      "invoke_agent 42", "invoke_agent agent"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sample_rate": 1.5}, "sample_rate"),
+    ({"shutdown_timeout_s": 0}, "shutdown_timeout_s"),
+    ({"exporters": ["not an exporter"]}, "SpanExporter"),
+    ({"name": ""}, "name"),
+    ({"max_open_turns": 0}, "max_open_turns"),
+])
+def test_bad_configuration_raises_value_error_at_construction(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BaseMonitor(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"protocol": "http/json"}, "protocol"),
+    ({"endpoint": "localhost:4318"}, "endpoint"),
+    ({"headers": "novalue"}, "headers"),
+    ({"compression": "brotli"}, "compression"),
+    ({"timeout_s": -1}, "timeout_s"),
+])
+def test_bad_otlp_configuration(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        OTLPMonitor(**kwargs)
+
+
+def test_secrets_given_to_a_monitor_stay_out_of_repr_logs_and_spans(caplog):
+    secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+    monitor = OTLPMonitor(endpoint="http://127.0.0.1:9", headers={"authorization": f"Bearer {secret}"},
+                          timeout_s=0.2, shutdown_timeout_s=0.5)
+    assert secret not in repr(monitor) and secret not in str(monitor.otlp)
+    monitor.shutdown()
+    assert secret not in caplog.text
+
+
+def test_secret_in_content_is_redacted_before_export():
+    with capture() as (monitor, telemetry):
+        with monitor.tool_call("deploy", arguments={"api_key": "sk-ant-api03-" + "a" * 40, "region": "eu"}):
+            pass
+        arguments = telemetry.span("execute_tool deploy")["attributes"]["gen_ai.tool.call.arguments"]
+    assert "sk-ant-api03" not in arguments and "eu" in arguments
