@@ -88,7 +88,7 @@ def test_failing_price_lookup_keeps_tokens_and_metrics(monkeypatch):
 
 async def test_failing_hook_internals_never_raise(monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
-    with capture() as (monitor, telemetry):
+    with capture() as (monitor, _):
         def broken(*_: object) -> None:
             raise RuntimeError("turn table broken")
         monkeypatch.setattr(monitor._turns, "add", broken)
@@ -116,7 +116,7 @@ def test_user_exception_passes_through_unchanged_with_traceback():
 
 def test_failing_span_start_gives_a_working_block(monkeypatch, caplog):
     caplog.set_level(logging.WARNING)
-    with capture() as (monitor, telemetry):
+    with capture() as (monitor, _):
         def broken(*_: object, **__: object) -> None:
             raise RuntimeError("tracer broken")
         monkeypatch.setattr(monitor._tracer, "start_span", broken)
