@@ -90,9 +90,12 @@ def test_bad_otlp_configuration(kwargs, message):
 
 def test_secrets_given_to_a_monitor_stay_out_of_repr_logs_and_spans(caplog):
     secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
-    monitor = OTLPMonitor(endpoint="http://127.0.0.1:9", headers={"authorization": f"Bearer {secret}"},
+    monitor = OTLPMonitor(endpoint=f"http://user:{secret}@127.0.0.1:9", headers={"authorization": f"Bearer {secret}"},
                           timeout_s=0.2, shutdown_timeout_s=0.5)
     assert secret not in repr(monitor) and secret not in str(monitor.otlp)
+    with pytest.raises(ValueError) as bad:
+        OTLPMonitor(endpoint=f"ftp://user:{secret}@127.0.0.1:9")
+    assert secret not in str(bad.value)
     monitor.shutdown()
     assert secret not in caplog.text
 

@@ -15,9 +15,19 @@ from urllib.parse import urlsplit
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["OTLPSettings", "build_otlp_exporters", "parse_headers"]
+__all__ = ["OTLPSettings", "build_otlp_exporters", "parse_headers", "redact_url"]
 
 PROTOCOLS = ("http/protobuf", "grpc")
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password, for messages and reprs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def parse_headers(headers: Mapping[str, str] | str | None) -> dict[str, str]:
@@ -52,11 +62,17 @@ class OTLPSettings:
         if self.endpoint is not None:
             parts = urlsplit(self.endpoint)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ValueError(f"endpoint must be an http(s) URL such as http://localhost:4318, got {self.endpoint!r}")
+                raise ValueError("endpoint must be an http(s) URL such as http://localhost:4318, "
+                                 f"got {redact_url(self.endpoint)!r}")
         if self.timeout_s is not None and self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {self.timeout_s!r}")
         if self.compression not in (None, "gzip", "deflate", "none"):
             raise ValueError(f"compression must be gzip, deflate or none, got {self.compression!r}")
+
+    def __repr__(self) -> str:
+        endpoint = redact_url(self.endpoint) if self.endpoint else None
+        return (f"OTLPSettings(endpoint={endpoint!r}, headers=<{len(self.headers)} hidden>, "
+                f"protocol={self.resolved_protocol()!r}, timeout_s={self.timeout_s!r})")
 
     def resolved_protocol(self) -> str:
         return (self.protocol or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -78,7 +94,7 @@ def build_otlp_exporters(settings: OTLPSettings, *, metrics: bool) -> tuple[Span
     """The official exporters for ``settings``: a span exporter, and a metric exporter if asked."""
     headers = dict(settings.headers) or None
     if settings.resolved_protocol() == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc import Compression as GrpcCompression
+        from grpc import Compression as GrpcCompression
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetrics
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpans
 

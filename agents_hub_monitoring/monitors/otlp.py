@@ -8,7 +8,7 @@ from typing import Any
 from opentelemetry.sdk.metrics.export import MetricExporter
 from opentelemetry.sdk.trace.export import SpanExporter
 
-from agents_hub_monitoring.exporters.otlp import OTLPSettings, build_otlp_exporters, parse_headers
+from agents_hub_monitoring.exporters.otlp import OTLPSettings, build_otlp_exporters, parse_headers, redact_url
 from agents_hub_monitoring.monitors.base import BaseMonitor
 
 __all__ = ["OTLPMonitor"]
@@ -35,5 +35,5 @@ class OTLPMonitor(BaseMonitor):
             metric_exporters=[*([metric_exporter] if metric_exporter else []), *metric_exporters], **kwargs)
 
     def __repr__(self) -> str:
-        endpoint = self.otlp.endpoint or "from OTEL_EXPORTER_OTLP_ENDPOINT"
+        endpoint = redact_url(self.otlp.endpoint) if self.otlp.endpoint else "from OTEL_EXPORTER_OTLP_ENDPOINT"
         return f"OTLPMonitor(endpoint={endpoint!r}, protocol={self.otlp.resolved_protocol()!r})"
