@@ -1,0 +1,99 @@
+"""Combining monitors: each span is created once and delivered to every monitor's pipeline.
+
+``CompositeMonitor(ConsoleMonitor(), LangfuseMonitor())`` starts spans on its own provider and
+hands each started/ended span to the span processors of every child monitor, so each child
+applies its own processors, privacy rules and exporters to the same span (one trace id
+everywhere). Metrics are recorded on every child's instruments, and scores reach every child's
+scores API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.monitors.base import BaseMonitor
+
+__all__ = ["CompositeMonitor", "combine"]
+
+
+class _ChildPipeline(SpanProcessor):
+    """Feeds spans into a child monitor's own processors (stamping, translation, export)."""
+
+    def __init__(self, child: BaseMonitor) -> None:
+        # The SDK keeps a provider's processors in one multi-processor; it is what a span of
+        # that provider would call, so our spans get exactly the same treatment.
+        self._processors: SpanProcessor = child.tracer_provider._active_span_processor
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        self._processors.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self._processors.on_end(span)
+
+    def shutdown(self) -> None:
+        return None  # each child shuts its own pipeline down
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return bool(self._processors.force_flush(timeout_millis))
+
+
+class _FanoutInstruments:
+    """Looks like ``Instruments``; each ``record_*`` call goes to every child's instruments."""
+
+    def __init__(self, children: list[Any]) -> None:
+        self._children = children
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        targets = [getattr(child, name) for child in self._children]
+
+        def record(*args: Any, **kwargs: Any) -> None:
+            for target in targets:
+                try:
+                    target(*args, **kwargs)
+                except Exception as error:
+                    report_internal_failure(f"composite {name}", error)
+
+        return record
+
+
+class CompositeMonitor(BaseMonitor):
+    """Several monitors behind one facade. Use it exactly like any monitor."""
+
+    def __init__(self, *monitors: BaseMonitor, name: str = "composite", **kwargs: Any) -> None:
+        if not monitors or not all(isinstance(m, BaseMonitor) for m in monitors):
+            raise ValueError("CompositeMonitor needs one or more BaseMonitor instances")
+        self.monitors = tuple(monitors)
+        processors = [_ChildPipeline(child) for child in self.monitors]
+        super().__init__(name, span_processors=[*processors, *kwargs.pop("span_processors", ())], **kwargs)
+        self._instruments = _FanoutInstruments([child._instruments for child in self.monitors])  # type: ignore[assignment]
+
+    def _submit_score(self, *, name: str, value: float | str, data_type: str, comment: str | None,
+                      conversation_id: str, metadata: Mapping[str, Any] | None) -> None:
+        for child in self.monitors:
+            try:
+                child._submit_score(name=name, value=value, data_type=data_type, comment=comment,
+                                    conversation_id=conversation_id, metadata=metadata)
+            except Exception as error:
+                report_internal_failure("composite score", error)
+
+    def flush(self, timeout_s: float | None = None) -> bool:
+        flushed = super().flush(timeout_s)
+        return all([child.flush(timeout_s) for child in self.monitors]) and flushed
+
+    def _before_shutdown(self) -> None:
+        self._pipeline.flush()
+        for child in self.monitors:
+            child.shutdown()
+
+    def __repr__(self) -> str:
+        return f"CompositeMonitor({', '.join(repr(child) for child in self.monitors)})"
+
+
+def combine(*monitors: BaseMonitor, **kwargs: Any) -> CompositeMonitor:
+    """``combine(console, langfuse)``: one facade that feeds every monitor."""
+    return CompositeMonitor(*monitors, **kwargs)
