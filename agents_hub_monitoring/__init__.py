@@ -6,6 +6,8 @@ moderation, scores); exporters route them to Langfuse, the console, or any OTLP 
 
 from agents_hub_monitoring._version import __version__
 from agents_hub_monitoring.monitors.base import BaseMonitor
+from agents_hub_monitoring.monitors.composite import CompositeMonitor, combine
+from agents_hub_monitoring.monitors.console import ConsoleMonitor
 from agents_hub_monitoring.monitors.operations import (
     AgentRunHandle,
     LLMCallHandle,
@@ -26,6 +28,8 @@ from agents_hub_monitoring.telemetry.context import (
 __all__ = [
     "AgentRunHandle",
     "BaseMonitor",
+    "CompositeMonitor",
+    "ConsoleMonitor",
     "ConversationContext",
     "LLMCallHandle",
     "MemoryHandle",
@@ -37,6 +41,7 @@ __all__ = [
     "RetrievalHandle",
     "ToolCallHandle",
     "__version__",
+    "combine",
     "current_conversation",
     "propagate_context",
 ]

@@ -103,6 +103,7 @@ class SpanView:
     evaluation_value: float | None = None
     evaluation_label: str | None = None
     result_count: float | None = None
+    memory_store: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()  # only kept for DEBUG output
 
     @property
@@ -141,7 +142,7 @@ class SpanView:
             evaluation_kind=text(get(sc.EVALUATION_KIND), 32),
             evaluation_value=number(get(sc.GEN_AI_EVALUATION_SCORE_VALUE)),
             evaluation_label=text(get(sc.GEN_AI_EVALUATION_SCORE_LABEL), 80),
-            result_count=number(get(sc.RESULT_COUNT)),
+            result_count=number(get(sc.RESULT_COUNT)), memory_store=text(get(sc.MEMORY_STORE), 80),
             attributes=_attribute_lines(attributes) if keep_attributes else (),
         )
 

@@ -114,6 +114,10 @@ class SpanHandle:
         self._ended = True
         if duration_s is None:
             duration_s = time.perf_counter() - self._started
+        if end_time is None:
+            # Taken before the end-of-operation work (price lookup, metrics), so the span's
+            # duration is the operation's alone.
+            end_time = time.time_ns()
         try:
             self._before_end(duration_s)
         except Exception as error:

@@ -24,6 +24,10 @@ MEMORY_OPERATIONS = frozenset(
 OP_EVENT = "agents_hub.event"
 OP_ERROR = "agents_hub.error"
 OP_EVALUATION = "agents_hub.evaluation"
+# Other GenAI inference operations an LLM span may carry (the console summary counts them as model calls).
+OP_TEXT_COMPLETION = "text_completion"
+OP_GENERATE_CONTENT = "generate_content"
+LLM_OPERATIONS = frozenset({OP_CHAT, OP_EMBEDDINGS, OP_TEXT_COMPLETION, OP_GENERATE_CONTENT})
 
 # --- GenAI attributes ----------------------------------------------------------------------------
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
@@ -151,3 +155,36 @@ def latest_experimental_enabled() -> bool:
 def span_name(operation: str, target: str | None) -> str:
     """`{operation} {target}` per the conventions, or just the operation when target is unknown."""
     return f"{operation} {target}" if target else operation
+
+
+# --- Langfuse ------------------------------------------------------------------------------------
+# Attributes Langfuse's OTLP ingestion reads (langfuse/langfuse: packages/shared/src/server/otel/
+# attributes.ts). Set only by the Langfuse exporter's translation step, except the trace name,
+# which the LangfuseMonitor stamps when a span starts (the root's name must reach every span).
+LANGFUSE_OBSERVATION_TYPE = "langfuse.observation.type"
+LANGFUSE_OBSERVATION_LEVEL = "langfuse.observation.level"
+LANGFUSE_OBSERVATION_STATUS_MESSAGE = "langfuse.observation.status_message"
+LANGFUSE_OBSERVATION_INPUT = "langfuse.observation.input"
+LANGFUSE_OBSERVATION_OUTPUT = "langfuse.observation.output"
+LANGFUSE_OBSERVATION_MODEL_NAME = "langfuse.observation.model.name"
+LANGFUSE_OBSERVATION_MODEL_PARAMETERS = "langfuse.observation.model.parameters"
+LANGFUSE_OBSERVATION_USAGE_DETAILS = "langfuse.observation.usage_details"
+LANGFUSE_OBSERVATION_COST_DETAILS = "langfuse.observation.cost_details"
+LANGFUSE_OBSERVATION_COMPLETION_START_TIME = "langfuse.observation.completion_start_time"
+LANGFUSE_TRACE_NAME = "langfuse.trace.name"
+LANGFUSE_TRACE_TAGS = "langfuse.trace.tags"
+LANGFUSE_TRACE_METADATA_PREFIX = "langfuse.trace.metadata."
+LANGFUSE_USER_ID = "langfuse.user.id"
+LANGFUSE_SESSION_ID = "langfuse.session.id"
+LANGFUSE_RELEASE = "langfuse.release"
+LANGFUSE_ENVIRONMENT = "langfuse.environment"
+# Trace-metadata key for the app-level session id (the Langfuse session is the conversation).
+LANGFUSE_APP_SESSION_METADATA_KEY = "session_id"
+# Keys of langfuse.observation.usage_details / cost_details (Langfuse's usage and price schema).
+LANGFUSE_USAGE_INPUT = "input"
+LANGFUSE_USAGE_OUTPUT = "output"
+LANGFUSE_USAGE_TOTAL = "total"
+LANGFUSE_USAGE_INPUT_CACHED = "input_cached_tokens"
+LANGFUSE_USAGE_INPUT_CACHE_CREATION = "input_cache_creation"
+LANGFUSE_USAGE_OUTPUT_REASONING = "output_reasoning_tokens"
+LANGFUSE_COST_TOTAL = "total"
