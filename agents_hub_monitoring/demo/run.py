@@ -18,8 +18,8 @@ __all__ = ["build_demo_monitor", "run_demo"]
 
 def build_demo_monitor(stream: TextIO | None = None, *, use_rich: bool | None = None) -> tuple[Any, Any]:
     """(monitor, console): the console always; Langfuse and OTLP when their variables are set."""
-    from agents_hub_monitoring.monitors.console import ConsoleMonitor
     from agents_hub_monitoring.monitors.composite import combine
+    from agents_hub_monitoring.monitors.console import ConsoleMonitor
 
     console = ConsoleMonitor(log_level="INFO", include_timestamps=True, stream=stream, use_rich=use_rich,
                              service_name="agents-hub-demo", release="demo")
