@@ -19,7 +19,7 @@ from agents_hub_monitoring.monitors.scope import Tracked
 from agents_hub_monitoring.monitors.turns import Turn, TurnTracker
 from agents_hub_monitoring.serialization import coerce_float, coerce_id, dumps
 from agents_hub_monitoring.telemetry.context import ConversationContext, current_conversation
-from agents_hub_monitoring.telemetry.usage import read_llm_result
+from agents_hub_monitoring.telemetry.usage import LLMResult, read_llm_result
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
@@ -207,8 +207,24 @@ def _finish_tool(tool: ToolCallHandle, output: Any, error: Any) -> None:
         tool.record_error(error if isinstance(error, BaseException) else str(error))
 
 
-def _apply_result(call: LLMCallHandle, result: Any, input_tokens: Any, output_tokens: Any, cost: Any) -> None:
+def _parse_result(result: Any) -> LLMResult:
+    """The Agents Hub ``LLMResponse.model_dump()`` keeps the provider's reply in ``raw_response``."""
     parsed = read_llm_result(result)
+    raw = result.get("raw_response") if isinstance(result, Mapping) else None
+    if raw is not None:
+        provider_reply = read_llm_result(raw)
+        if parsed.output is None:
+            parsed.output = provider_reply.output
+        for field in ("input_tokens", "output_tokens", "total_tokens", "cache_read_input_tokens",
+                      "cache_creation_input_tokens", "reasoning_output_tokens", "response_model", "response_id"):
+            if getattr(parsed, field) is None:
+                setattr(parsed, field, getattr(provider_reply, field))
+        parsed.finish_reasons = parsed.finish_reasons or provider_reply.finish_reasons
+    return parsed
+
+
+def _apply_result(call: LLMCallHandle, result: Any, input_tokens: Any, output_tokens: Any, cost: Any) -> None:
+    parsed = _parse_result(result)
     call.set_usage(
         input_tokens=input_tokens if input_tokens is not None else parsed.input_tokens,
         output_tokens=output_tokens if output_tokens is not None else parsed.output_tokens,
