@@ -3,6 +3,12 @@
 Providers and frameworks hand back OpenAI chat completions, OpenAI responses, Anthropic
 messages, their ``model_dump()`` dicts, or the Agents Hub ``LLMResponse``. This reads all of them
 without raising; what it cannot find stays None.
+
+The Responses API has no finish reason, only a status; it is mapped to the chat completion
+vocabulary so that one query finds truncated or tool-calling turns across both APIs:
+completed -> ``stop`` (``tool_calls`` when it called a function), incomplete -> ``length`` for
+``max_output_tokens`` (``content_filter`` stays), failed -> ``error``, cancelled stays; a response
+still in progress (a stream closed early) has none.
 """
 
 from __future__ import annotations
@@ -76,8 +82,9 @@ def _read_usage(usage: Any, parsed: LLMResult) -> None:
         base = coerce_token_count(anthropic_input) or 0
         parsed.input_tokens = base + (parsed.cache_read_input_tokens or 0) + (parsed.cache_creation_input_tokens or 0)
     output_details = _first(usage, "completion_tokens_details", "output_tokens_details")
-    if output_details is not None:
-        parsed.reasoning_output_tokens = coerce_token_count(_get(output_details, "reasoning_tokens"))
+    if output_details is not None:  # OpenAI says reasoning_tokens, Anthropic thinking_tokens
+        parsed.reasoning_output_tokens = coerce_token_count(_first(output_details, "reasoning_tokens",
+                                                                   "thinking_tokens"))
 
 
 def _read_choices(result: Any, parsed: LLMResult) -> None:
@@ -90,8 +97,14 @@ def _read_choices(result: Any, parsed: LLMResult) -> None:
                 parsed.finish_reasons.append(str(reason))
             message = _get(choice, "message")
             if message is not None:
-                messages.append(to_jsonable(message))
+                message = to_jsonable(message)
+                if reason and isinstance(message, dict):
+                    message["finish_reason"] = str(reason)
+                messages.append(message)
         parsed.output = messages or None
+        return
+    if _get(result, "object") == "response" and isinstance(_get(result, "output"), (list, tuple)):
+        _read_response_items(result, parsed)
         return
     reason = _first(result, "stop_reason", "finish_reason", "status")
     if reason:
@@ -102,6 +115,42 @@ def _read_choices(result: Any, parsed: LLMResult) -> None:
         message: dict[str, Any] = {"role": "assistant", "content": to_jsonable(content)}
         if tool_calls:
             message["tool_calls"] = to_jsonable(tool_calls)
+        if reason:
+            message["finish_reason"] = str(reason)
         parsed.output = [message]
     elif _get(result, "output_text") is not None:
         parsed.output = [{"role": "assistant", "content": str(_get(result, "output_text"))}]
+
+
+_INCOMPLETE_REASONS = {"max_output_tokens": "length"}
+
+
+def _read_response_items(result: Any, parsed: LLMResult) -> None:
+    """An OpenAI Responses API object: all output items form one assistant message."""
+    blocks: list[Any] = []
+    called = False
+    for item in _get(result, "output") or ():
+        kind = _get(item, "type")
+        if kind == "message":
+            blocks.extend(to_jsonable(_get(item, "content")) or ())
+        elif kind == "reasoning" and not _get(item, "summary"):
+            continue  # the reasoning itself is hidden; an empty part would only be noise
+        else:
+            called = called or kind == "function_call"
+            blocks.append(to_jsonable(item))
+    status = str(_get(result, "status") or "")
+    if status == "completed":
+        reason: str | None = "tool_calls" if called else "stop"
+    elif status == "incomplete":
+        detail = _get(_get(result, "incomplete_details"), "reason")
+        reason = _INCOMPLETE_REASONS.get(str(detail), str(detail)) if detail else "length"
+    else:
+        # failed and cancelled are outcomes; in_progress/queued (a stream closed early) have none yet
+        reason = {"failed": "error", "cancelled": "cancelled"}.get(status)
+    if reason:
+        parsed.finish_reasons.append(reason)
+    if blocks:
+        message: dict[str, Any] = {"role": "assistant", "content": blocks}
+        if reason:
+            message["finish_reason"] = reason
+        parsed.output = [message]

@@ -1,0 +1,253 @@
+"""What the OpenAI and Anthropic integrations share: one LLM span per SDK call, streams, patching.
+
+A patched method opens a ``chat {model}`` span (through the monitor's ``_llm_spec``), makes it
+current while the SDK sends the request (so HTTP-level spans nest under it), and ends it when the
+call returns, or, for a stream, when the stream is exhausted, fails, is closed or is garbage
+collected. Our code never breaks the call: if it fails, the original still runs and returns its
+normal result, and the SDK's own exceptions pass through unchanged (recorded with ``error.type``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.instrument.sdk_streams import AsyncStreamProxy, StreamProxy
+from agents_hub_monitoring.monitors.emit import open_handle
+from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.usage import read_llm_result
+
+if TYPE_CHECKING:
+    from agents_hub_monitoring.monitors.base import BaseMonitor
+    from agents_hub_monitoring.monitors.operations import LLMCallHandle
+
+__all__ = ["Accumulator", "CallSite", "LLMCall", "LLMRequest", "PatchState", "capturable", "given", "model_name",
+           "request_parameters", "require_sdk"]
+
+
+def require_sdk(module: str, extra: str) -> ModuleType:
+    """Import an SDK, or say which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(f"agents_hub_monitoring: the {extra} integration needs the `{module}` package; "
+                          f"install it with `pip install agents-hub-monitoring[{extra}]`") from error
+
+
+def given(value: Any) -> Any:
+    """None for the SDKs' "not given" sentinels (``omit``, ``NOT_GIVEN``), the value otherwise."""
+    return None if type(value).__name__ in ("Omit", "NotGiven") else value
+
+
+def capturable(value: Any) -> Any:
+    """The value if reading it cannot consume it: a one-shot iterable given to the SDK stays untouched."""
+    value = given(value)
+    return value if isinstance(value, (str, list, tuple, Mapping)) else None
+
+
+def request_parameters(kwargs: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+    """``gen_ai.request.*`` parameters: SDK argument -> convention name; the first one given wins."""
+    parameters: dict[str, Any] = {}
+    for argument, name in names.items():
+        value = given(kwargs.get(argument))
+        if value is None or name in parameters:
+            continue
+        if name == "stop_sequences":  # a string or a list of strings; the conventions want a list
+            value = [value] if isinstance(value, str) else [str(v) for v in value] if isinstance(
+                value, (list, tuple)) else None
+        if isinstance(value, (str, bool, int, float)) or (isinstance(value, list) and value):
+            parameters[name] = value
+    return parameters
+
+
+def model_name(value: Any) -> str | None:
+    value = given(value)
+    return str(value) if value else None
+
+
+class Accumulator(Protocol):
+    def add(self, item: Any) -> None: ...
+
+    def result(self) -> Any: ...
+
+
+@dataclass
+class LLMRequest:
+    """What a call asks for, read from its keyword arguments."""
+
+    model: str | None
+    provider: str
+    messages: Any = None
+    system: Any = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    tools: Any = None
+    stream: bool = False
+
+    def spec(self, monitor: BaseMonitor) -> Any:
+        tools = monitor._content(self.tools) if self.tools else None
+        return monitor._llm_spec(self.model, provider=self.provider, messages=self.messages, system=self.system,
+                                 parameters=self.parameters, operation=sc.OP_CHAT,
+                                 attributes={sc.GEN_AI_TOOL_DEFINITIONS: tools} if tools else None)
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One SDK method we patch and how to read its calls."""
+
+    owner: type
+    name: str
+    describe: Callable[[Any, Mapping[str, Any]], LLMRequest]
+    accumulator: Callable[[bool], Accumulator] | None = None  # for streams; gets "capture content?"
+    stream_types: tuple[type, ...] = ()  # what a streaming call returns (sync and async)
+    result_types: tuple[type, ...] = ()  # what a non-streaming call returns
+    wrap: Callable[[CallSite, Callable[..., Any], PatchState], Callable[..., Any]] | None = None
+
+
+class PatchState:
+    """The monitor one set of patches reports to; ``active`` False turns the wrappers into no-ops.
+
+    The reference is strong on purpose: ``OTLPMonitor(...).instrument_openai()`` must keep
+    reporting. A monitor that was shut down is skipped (calls pass straight through).
+    """
+
+    def __init__(self, monitor: BaseMonitor) -> None:
+        self._monitor: BaseMonitor | None = monitor
+        self.active = True
+
+    def retarget(self, monitor: BaseMonitor) -> None:
+        self._monitor = monitor
+
+    def deactivate(self) -> None:
+        self.active = False
+        self._monitor = None  # let the monitor go once nothing reports to it
+
+    def monitor(self) -> BaseMonitor | None:
+        monitor = self._monitor if self.active else None
+        return None if monitor is None or getattr(monitor, "_closed", False) else monitor
+
+
+class LLMCall:
+    """The span of one SDK call, from the request to the end of its response (or stream)."""
+
+    __slots__ = ("_accumulator", "_ended", "_first", "handle", "site")
+
+    def __init__(self, handle: LLMCallHandle, site: CallSite, accumulator: Accumulator | None) -> None:
+        self.handle = handle
+        self.site = site
+        self._accumulator = accumulator
+        self._first = True
+        self._ended = False
+
+    @classmethod
+    def begin(cls, state: PatchState, site: CallSite, resource: Any, kwargs: Mapping[str, Any]) -> LLMCall | None:
+        monitor = state.monitor()
+        if monitor is None:
+            return None
+        try:
+            request = site.describe(resource, kwargs)
+            handle = open_handle(monitor, request.spec(monitor))
+            accumulator = site.accumulator(monitor.capture_content) if request.stream and site.accumulator else None
+            return cls(handle, site, accumulator)
+        except Exception as error:
+            report_internal_failure("llm sdk call start", error)
+            return None
+
+    def attach(self) -> object | None:
+        try:
+            return otel_context.attach(trace.set_span_in_context(self.handle.span))
+        except Exception as error:
+            report_internal_failure("llm sdk context attach", error)
+            return None
+
+    @staticmethod
+    def detach(token: object | None) -> None:
+        if token is not None:
+            try:
+                otel_context.detach(token)  # type: ignore[arg-type]
+            except Exception as error:
+                report_internal_failure("llm sdk context detach", error)
+
+    def succeed(self, result: Any) -> Any:
+        """The SDK returned: finish the span, or hand back the stream wrapped so it ends the span later."""
+        try:
+            if self._accumulator is not None and isinstance(result, self.site.stream_types):
+                if hasattr(type(result), "__anext__"):
+                    return AsyncStreamProxy(result, self)
+                return StreamProxy(result, self)
+            self._ended = True
+            if isinstance(result, self.site.result_types):  # raw-response wrappers are not read
+                _fill(self.handle, result)
+            self.handle.end()
+        except Exception as error:
+            report_internal_failure("llm sdk call end", error)
+            self._end_quietly()
+        return result
+
+    def fail(self, error: BaseException) -> None:
+        self._ended = True
+        try:
+            if self._accumulator is not None:
+                _fill(self.handle, self._accumulator.result())
+        except Exception as internal:
+            report_internal_failure("llm sdk partial result", internal)
+        self._record_error(error)
+
+    def observe(self, item: Any) -> None:
+        """One streamed chunk (never raises)."""
+        try:
+            if self._first:
+                self._first = False
+                self.handle.mark_first_chunk()
+            if self._accumulator is not None:
+                self._accumulator.add(item)
+        except Exception as error:
+            report_internal_failure("llm sdk stream chunk", error)
+
+    def end_stream(self, error: BaseException | None = None) -> None:
+        """The stream ended: exhausted, closed, dropped (``error`` None) or failed (never raises)."""
+        if self._ended:
+            return
+        if error is not None:
+            self.fail(error)
+            return
+        self._ended = True
+        try:
+            if self._accumulator is not None:
+                _fill(self.handle, self._accumulator.result())
+        except Exception as internal:
+            report_internal_failure("llm sdk stream end", internal)
+        self._end_quietly()
+
+    def _record_error(self, error: BaseException) -> None:
+        try:
+            cancelled = isinstance(error, asyncio.CancelledError)
+            self.handle.record_error(error, error_type="cancelled" if cancelled else None)
+        except Exception as internal:
+            report_internal_failure("llm sdk record error", internal)
+        self._end_quietly()
+
+    def _end_quietly(self) -> None:
+        try:
+            self.handle.end()
+        except Exception as error:
+            report_internal_failure("llm sdk span end", error)
+
+
+def _fill(handle: LLMCallHandle, result: Any) -> None:
+    parsed = read_llm_result(result)
+    handle.set_usage(parsed.input_tokens, parsed.output_tokens,
+                     cache_read_input_tokens=parsed.cache_read_input_tokens,
+                     cache_creation_input_tokens=parsed.cache_creation_input_tokens,
+                     reasoning_output_tokens=parsed.reasoning_output_tokens)
+    handle.set_response(model=parsed.response_model, response_id=parsed.response_id,
+                        finish_reasons=parsed.finish_reasons or None)
+    if parsed.output is not None:
+        handle.set_output(parsed.output)

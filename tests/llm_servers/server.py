@@ -1,0 +1,200 @@
+"""A local HTTP server speaking the OpenAI and Anthropic wire formats, for SDK client tests.
+
+Routes (base URL ``{server.url}/v1`` for both SDKs):
+
+- ``POST /v1/chat/completions``: a chat completion, or a ``data:`` chunk stream ending in ``[DONE]``;
+- ``POST /v1/responses``: a Responses API object, or its ``response.*`` event stream;
+- ``POST /v1/messages``: an Anthropic message, or its ``message_*`` / ``content_block_*`` events;
+- ``/fail/{status}/v1/...``: the provider's error envelope with that status (500, 429, 529, ...).
+
+A request with ``tools`` gets a tool call back. Streams are sent with chunked transfer encoding,
+one event per chunk, as the real APIs do. Every request is recorded (path, headers, JSON body).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import socket
+import socketserver
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .anthropic_shapes import anthropic_error, message, message_events
+from .openai_shapes import chat_chunks, chat_completion, openai_error, response, response_events
+
+__all__ = ["FakeLLMServer", "SeenRequest"]
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive and chunked streams, like the real APIs
+    server: _Server
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else {}
+        self.server.owner._record(SeenRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        path, status = _split_failure(self.path.split("?", 1)[0])  # Azure adds ?api-version=
+        anthropic = path.endswith("/messages")
+        if status is not None:
+            self._json(status, anthropic_error(status) if anthropic else openai_error(status), anthropic)
+        elif path.endswith("/chat/completions"):
+            if body.get("stream"):
+                self._stream([(None, chunk) for chunk in chat_chunks(body)] + [(None, "[DONE]")], False)
+            else:
+                self._json(200, chat_completion(body), False)
+        elif path.endswith("/responses"):
+            if body.get("stream"):
+                self._stream(response_events(body), False)
+            else:
+                self._json(200, response(body), False)
+        elif anthropic:
+            if body.get("stream"):
+                self._stream(message_events(body), True)
+            else:
+                self._json(200, message(body), True)
+        else:
+            self._json(404, openai_error(404), False)
+
+    def _headers(self, status: int, content_type: str, anthropic: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        if anthropic:
+            self.send_header("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")
+            self.send_header("anthropic-organization-id", "4a1c6b7e-0000-4000-8000-000000000000")
+        else:
+            self.send_header("x-request-id", "req_a121f023915b3c4a2ca2415663e54dd8")
+            self.send_header("openai-processing-ms", "12")
+        # Tell the SDKs not to retry: tests see each failure once.
+        self.send_header("x-should-retry", "false")
+
+    def _json(self, status: int, payload: dict[str, Any], anthropic: bool) -> None:
+        data = json.dumps(payload).encode()
+        self._headers(status, "application/json", anthropic)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _stream(self, events: list[tuple[str | None, Any]], anthropic: bool) -> None:
+        self._headers(200, "text/event-stream; charset=utf-8", anthropic)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            for name, data in events:
+                text = data if isinstance(data, str) else json.dumps(data)
+                frame = (f"event: {name}\n" if name else "") + f"data: {text}\n\n"
+                payload = frame.encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True  # the client closed the stream early: expected in tests
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # requests are recorded instead
+
+
+def _split_failure(path: str) -> tuple[str, int | None]:
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "fail" and parts[2].isdigit():
+        return "/" + "/".join(parts[3:]), int(parts[2])
+    return path, None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins every handler thread
+
+    def __init__(self, owner: FakeLLMServer) -> None:
+        self.owner = owner
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        socketserver.TCPServer.server_bind(self)  # skips getfqdn(), which can stall without DNS
+        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
+
+class FakeLLMServer:
+    """``with FakeLLMServer() as server: OpenAI(base_url=f"{server.url}/v1", ...)``."""
+
+    def __init__(self) -> None:
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._seen: list[SeenRequest] = []
+
+    def _record(self, request: SeenRequest) -> None:
+        with self._lock:
+            self._seen.append(request)
+
+    @property
+    def requests(self) -> list[SeenRequest]:
+        with self._lock:
+            return list(self._seen)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeLLMServer is not running")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FakeLLMServer:
+        self._server = _Server(self)
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
+        self._thread = threading.Thread(target=serve, name="FakeLLMServer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread, self._server, self._thread = self._server, self._thread, None, None
+        if server is None or thread is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        thread.join()
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
