@@ -8,6 +8,7 @@ from agents_hub_monitoring._version import __version__
 from agents_hub_monitoring.monitors.base import BaseMonitor
 from agents_hub_monitoring.monitors.composite import CompositeMonitor, combine
 from agents_hub_monitoring.monitors.console import ConsoleMonitor
+from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
 from agents_hub_monitoring.monitors.operations import (
     AgentRunHandle,
     LLMCallHandle,
@@ -32,6 +33,7 @@ __all__ = [
     "ConsoleMonitor",
     "ConversationContext",
     "LLMCallHandle",
+    "LangfuseMonitor",
     "MemoryHandle",
     "ModelPrice",
     "ModerationHandle",

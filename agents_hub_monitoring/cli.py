@@ -17,12 +17,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="run the offline scripted agent and print traces and a summary")
     demo.add_argument("--plain", action="store_true", help="plain text even on a terminal")
-    doctor = commands.add_parser("doctor", help="check the Langfuse settings, host and keys")
-    doctor.add_argument("--host", help="Langfuse base URL (default: LANGFUSE_BASE_URL / LANGFUSE_HOST)")
-    doctor.add_argument("--public-key", help="default: LANGFUSE_PUBLIC_KEY")
-    doctor.add_argument("--secret-key", help="default: LANGFUSE_SECRET_KEY")
-    doctor.add_argument("--send-test-trace", action="store_true", help="also send a test trace and score")
-    doctor.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    from agents_hub_monitoring import doctor
+
+    doctor.add_arguments(commands.add_parser("doctor", help="check the Langfuse settings, host and keys"))
     commands.add_parser("version", help="print the version")
     return parser
 
@@ -36,10 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agents_hub_monitoring.demo import run_demo
 
         return run_demo(use_rich=False if arguments.plain else None)
-    from agents_hub_monitoring.doctor import run_doctor
+    from agents_hub_monitoring.doctor import run_from_args
 
-    return run_doctor(host=arguments.host, public_key=arguments.public_key, secret_key=arguments.secret_key,
-                      send_test_trace=arguments.send_test_trace, timeout_s=arguments.timeout)
+    return run_from_args(arguments)
 
 
 if __name__ == "__main__":  # pragma: no cover

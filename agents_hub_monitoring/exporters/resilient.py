@@ -83,6 +83,9 @@ class ResilientSpanExporter(SpanExporter):
         self.name = name or type(inner).__name__
         self.stats = ExportStats(self.name)
         self._shutdown_timeout_s = shutdown_timeout_s
+        # Exporters that log their own failures with the backend's reason (Langfuse) would
+        # otherwise get a second, vaguer line from us.
+        self._reports_own_failures = bool(getattr(inner, "agents_hub_reports_failures", False))
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
@@ -96,7 +99,7 @@ class ResilientSpanExporter(SpanExporter):
             return SpanExportResult.FAILURE
         ok = result is SpanExportResult.SUCCESS
         self.stats.record(len(spans), ok=ok)
-        if not ok:
+        if not ok and not self._reports_own_failures:
             internal_logger.warning(
                 f"export:{self.name}", "%s failed to export %d spans", self.name, len(spans)
             )

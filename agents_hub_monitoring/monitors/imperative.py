@@ -83,7 +83,7 @@ class ImperativeApiMixin:
                     metadata: Mapping[str, Any] | None = None) -> str | None:
         """A custom event: a zero-length span (visible in every backend) plus a span event."""
         name = str(name) if name else "event"
-        attributes: dict[str, Any] = {sc.EVENT_NAME: name}
+        attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EVENT, sc.EVENT_NAME: name}
         content = self._content(properties)
         if content is not None:
             attributes[sc.EVENT_PROPERTIES] = content
@@ -91,7 +91,8 @@ class ImperativeApiMixin:
             attributes[sc.GEN_AI_AGENT_NAME] = str(agent_name)
         current = trace.get_current_span()
         if current.is_recording():
-            current.add_event(name, {k: v for k, v in attributes.items() if k != sc.GEN_AI_AGENT_NAME})
+            current.add_event(name, {k: v for k, v in attributes.items()
+                                     if k not in (sc.GEN_AI_AGENT_NAME, sc.GEN_AI_OPERATION_NAME)})
         self._instruments.record_event(name)
         conversation = _conversation(conversation_id, user_id, metadata=metadata)
         spec = OperationSpec(name, SpanKind.INTERNAL, attributes, lambda span: SpanHandle(span, self),

@@ -20,7 +20,6 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from agents_hub_monitoring._safety import internal_logger
 from agents_hub_monitoring._version import __version__
 from agents_hub_monitoring.exporters.resilient import (
     DEFAULT_SHUTDOWN_TIMEOUT_S,
@@ -149,14 +148,18 @@ class TelemetryPipeline:
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Export everything pending; bounded so a dead backend cannot hang the caller."""
-        timeout_ms = int((timeout_s or self.settings.shutdown_timeout_s) * 1000)
-        try:
-            spans_ok = self.tracer_provider.force_flush(timeout_ms)
-            metrics_ok = self.meter_provider.force_flush(timeout_ms)
-            return bool(spans_ok and metrics_ok)
-        except Exception as error:
-            internal_logger.warning("pipeline:flush", "flush failed: %s", error)
-            return False
+        timeout = timeout_s or self.settings.shutdown_timeout_s
+        timeout_ms = int(timeout * 1000)
+        outcome: list[bool] = []
+
+        def flush_both() -> None:
+            outcome.append(bool(self.tracer_provider.force_flush(timeout_ms)
+                                and self.meter_provider.force_flush(timeout_ms)))
+
+        # The batch processor exports on the caller's thread during force_flush and its timeout
+        # does not bound the exporter's retries: run it where we can stop waiting.
+        finished = call_with_deadline("flush", flush_both, timeout)
+        return finished and all(outcome)
 
     def shutdown(self) -> None:
         """Flush and stop both providers; returns within about twice ``shutdown_timeout_s``."""

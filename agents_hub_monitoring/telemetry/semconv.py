@@ -59,6 +59,7 @@ GEN_AI_TOOL_CALL_ID = "gen_ai.tool.call.id"
 GEN_AI_TOOL_TYPE = "gen_ai.tool.type"
 GEN_AI_TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+GEN_AI_TOOL_DESCRIPTION = "gen_ai.tool.description"
 GEN_AI_TOOL_DEFINITIONS = "gen_ai.tool.definitions"
 GEN_AI_DATA_SOURCE_ID = "gen_ai.data_source.id"
 GEN_AI_RETRIEVAL_QUERY_TEXT = "gen_ai.retrieval.query.text"
@@ -100,6 +101,7 @@ MEMORY_STORE = "agents_hub.memory.store"
 RESULT_COUNT = "agents_hub.result.count"
 RESULT_SCORES = "agents_hub.result.scores"
 TIME_TO_FIRST_CHUNK = "agents_hub.time_to_first_chunk"
+STREAM_ITEMS = "agents_hub.stream.items"  # items a traced generator or stream yielded
 EVALUATION_TARGET = "agents_hub.evaluation.target"
 EVALUATION_KIND = "agents_hub.evaluation.kind"  # score | feedback
 DEPLOYMENT_ENVIRONMENT = "deployment.environment.name"
@@ -133,6 +135,8 @@ METRIC_RETRIEVAL_DOCUMENTS = "agents_hub.retrieval.documents"
 METRIC_MEMORY_OPERATIONS = "agents_hub.memory.operations"
 METRIC_SPANS_DROPPED = "agents_hub.monitor.spans.dropped"
 METRIC_EXPORT_FAILURES = "agents_hub.monitor.export.failures"
+# An observable hook that replays queued measurements at collection; it never reports points.
+METRIC_DEFERRED_REPLAY = "agents_hub.monitor.metrics.replay"
 # Newest draft token counters, emitted only behind the opt-in.
 METRIC_DRAFT_INPUT_TOKENS = "gen_ai.client.inference.usage.input_tokens"
 METRIC_DRAFT_OUTPUT_TOKENS = "gen_ai.client.inference.usage.output_tokens"
@@ -188,3 +192,7 @@ LANGFUSE_USAGE_INPUT_CACHED = "input_cached_tokens"
 LANGFUSE_USAGE_INPUT_CACHE_CREATION = "input_cache_creation"
 LANGFUSE_USAGE_OUTPUT_REASONING = "output_reasoning_tokens"
 LANGFUSE_COST_TOTAL = "total"
+# gen_ai.operation.name values Langfuse maps to a generation (besides chat), and the one memory
+# operation that reads (shown as a retriever).
+LANGFUSE_GENERATION_OPERATIONS = frozenset({OP_CHAT, "completion", "text_completion", "generate_content", "generate"})
+OP_SEARCH_MEMORY = "search_memory"

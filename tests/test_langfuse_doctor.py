@@ -1,0 +1,101 @@
+"""``doctor`` against the local Langfuse receiver: a good setup, a wrong key, a wrong host."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import socket
+
+import pytest
+from receivers import LangfuseReceiver
+
+from agents_hub_monitoring.doctor import add_arguments, run_doctor, run_from_args
+from agents_hub_monitoring.langfuse_settings import mask_secret
+
+SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
+PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
+                 "LANGFUSE_SAMPLE_RATE", "LANGFUSE_TRACING_ENVIRONMENT", "LANGFUSE_RELEASE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver():
+    with LangfuseReceiver(PUBLIC, SECRET, project_name="shop") as running:
+        yield running
+
+
+def _doctor(**kwargs) -> tuple[int, str]:
+    out = io.StringIO()
+    code = run_doctor(stream=out, timeout_s=2.0, **kwargs)
+    return code, out.getvalue()
+
+
+def test_good_setup_passes_and_sends_a_test_trace_and_score(monkeypatch, receiver):
+    monkeypatch.setenv("LANGFUSE_BASE_URL", receiver.endpoint)
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
+    code, output = _doctor(send_test_trace=True)
+    assert code == 0, output
+    assert "[ OK ] host reachable" in output and "[ OK ] keys accepted (project 'shop', id proj-1)" in output
+    assert "[ OK ] test trace accepted" in output and "[ OK ] test score accepted" in output
+    assert "Verdict: OK" in output and "from LANGFUSE_SECRET_KEY" in output
+    assert "sk-lf-...5555" in output and SECRET not in output and PUBLIC not in output
+    (trace,) = receiver.traces()
+    assert trace["name"] == "agents-hub-doctor" and f"/traces/{trace['id']}" in output
+    (score,) = receiver.scores().values()
+    assert score["traceId"] == trace["id"] and score["dataType"] == "BOOLEAN"
+
+
+def test_wrong_key_is_reported_and_fails(receiver):
+    wrong = "sk-lf-wr0ng0-9999-8888-7777-666655554444"
+    code, output = _doctor(host=receiver.endpoint, public_key=PUBLIC, secret_key=wrong, send_test_trace=True)
+    assert code == 1
+    assert "[ OK ] host reachable" in output
+    assert "[FAIL] keys rejected: HTTP 401: Invalid credentials" in output
+    assert "[SKIP] test trace" in output and "Verdict: NOT OK - keys rejected." in output
+    assert wrong not in output
+    assert receiver.requests("/api/public/otel/v1/traces") == []
+
+
+def test_wrong_host_is_reported_and_fails():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, output = _doctor(host=f"http://127.0.0.1:{port}", public_key=PUBLIC, secret_key=SECRET)
+    assert code == 1
+    assert "[FAIL] host unreachable" in output and f"127.0.0.1:{port}" in output
+    assert "Verdict: NOT OK - host unreachable." in output
+
+
+def test_missing_keys_are_named(receiver):
+    code, output = _doctor(host=receiver.endpoint)
+    assert code == 1
+    assert "[FAIL] keys missing: not set: LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY" in output
+
+
+def test_a_url_that_is_not_langfuse_fails(receiver):
+    code, output = _doctor(host=f"{receiver.endpoint}/api", public_key=PUBLIC, secret_key=SECRET)
+    assert code == 1 and "not like Langfuse" in output
+
+
+def test_cli_flags(receiver):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--host", receiver.endpoint, "--public-key", PUBLIC, "--secret-key", SECRET,
+                              "--timeout", "2"])
+    out = io.StringIO()
+    assert run_from_args(args, stream=out) == 0
+    assert "Verdict: OK" in out.getvalue()
+
+
+@pytest.mark.parametrize("key, shown", [
+    (SECRET, "sk-lf-...5555"), ("sk-lf-test", "sk-lf-..."), ("pk-lf-short", "pk-lf-..."), (None, "<not set>"),
+    ("no-prefix-but-quite-long-1234", "...1234"),
+])
+def test_secrets_are_masked(key, shown):
+    assert mask_secret(key) == shown

@@ -1,0 +1,194 @@
+"""LangfuseMonitor when Langfuse says no, fails, is slow or is not there at all.
+
+Time bounds here are behaviour bounds (generous), not performance benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+
+import pytest
+from receivers import LangfuseReceiver
+
+from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
+
+TRACES = "/api/public/otel/v1/traces"
+SCORES = "/api/public/scores"
+SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
+PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
+WRONG_SECRET = "sk-lf-wr0ng0-9999-8888-7777-666655554444"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
+                 "LANGFUSE_SAMPLE_RATE", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver():
+    with LangfuseReceiver(PUBLIC, SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def make_monitor(receiver):
+    monitors = []
+
+    def make(secret=SECRET, **kwargs):
+        kwargs.setdefault("host", receiver.endpoint)
+        monitor = LangfuseMonitor(PUBLIC, secret, **kwargs)
+        monitors.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in monitors:
+        monitor.shutdown()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_wrong_keys_give_one_clear_line_and_no_retry_storm(make_monitor, receiver, caplog):
+    caplog.set_level(logging.DEBUG)
+    monitor = make_monitor(secret=WRONG_SECRET)
+    for name in ("first", "second", "third"):
+        with monitor.agent_run(name, context={"conversation_id": "c1"}):
+            pass
+        monitor.flush()
+    monitor.score_conversation("c1", "quality", 1.0)
+    monitor.flush()
+    monitor.shutdown()
+
+    trace_posts = receiver.requests(TRACES)
+    assert [r.status for r in trace_posts] == [401]  # then a cool-down: no request per batch
+    assert [r.status for r in receiver.requests(SCORES)] == [401]  # 401 is final: never retried
+    rejected = [m for m in _warnings(caplog) if "rejected the keys" in m]
+    assert len(rejected) == 1
+    assert f"for host {receiver.endpoint}" in rejected[0] and "Invalid credentials" in rejected[0]
+    assert all(WRONG_SECRET not in r.getMessage() and PUBLIC not in r.getMessage() for r in caplog.records)
+    assert monitor.export_stats[0].failed >= 3  # dropped spans are counted
+
+
+def test_server_errors_then_success_lose_nothing(make_monitor, receiver):
+    monitor = make_monitor()
+    for name, status in (("one", 500), ("two", 503)):  # 500: retried by us; 503: by the OTLP exporter
+        receiver.fail_next(TRACES, status=status, retry_after=0)
+        with monitor.agent_run(name):
+            pass
+        assert monitor.flush()
+    assert [r.status for r in receiver.requests(TRACES)] == [500, 200, 503, 200]
+    assert {o["name"] for o in receiver.observations()} == {"invoke_agent one", "invoke_agent two"}
+    assert monitor.export_stats[0].failed == 0
+
+
+def test_score_retries_reuse_the_same_id(make_monitor, receiver):
+    monitor = make_monitor()
+    receiver.fail_next(SCORES, status=503, times=2, retry_after=0)
+    receiver.fail_next(SCORES, status=429, retry_after=0)
+    monitor.score_conversation("c1", "helpfulness", 0.8)
+    assert monitor.flush()
+    posts = receiver.requests(SCORES)
+    assert [r.status for r in posts] == [503, 503, 429, 200]
+    ids = {json.loads(r.body)["id"] for r in posts}
+    assert len(ids) == 1 and list(receiver.scores()) == list(ids)
+    assert len(receiver.score_posts()) == 1
+
+
+def test_score_rejected_with_400_is_reported_not_retried(make_monitor, receiver, caplog):
+    monitor = make_monitor()
+    receiver.fail_next(SCORES, status=400, body={"message": "Invalid request data",
+                                                 "error": [{"path": ["value"], "message": "Expected number"}]})
+    monitor.score_conversation("c1", "helpfulness", 0.8)
+    assert monitor.flush()
+    assert len(receiver.requests(SCORES)) == 1 and monitor.scores.failed == 1
+    (line,) = [m for m in _warnings(caplog) if "rejected score" in m]
+    assert "HTTP 400" in line and "Invalid request data" in line and "Expected number" in line
+
+
+def test_payload_too_large_is_resent_with_content_trimmed(make_monitor, receiver, caplog):
+    monitor = make_monitor(batch=False)
+    receiver.fail_next(TRACES, status=413, body={"message": "Request Entity Too Large"})
+    with monitor.agent_run("big", input="x" * 50_000) as run:
+        run.set_output("done")
+    assert [r.status for r in receiver.requests(TRACES)] == [413, 200]
+    observation = receiver.observation("invoke_agent big")
+    assert len(observation["input"]) == 1_000 and observation["input"].startswith("xxx")
+    assert observation["output"] == "done"
+    assert any("HTTP 413" in m and "Request Entity Too Large" in m and "cut to" in m for m in _warnings(caplog))
+
+
+def test_rejected_batch_is_split_rather_than_lost(make_monitor, receiver, caplog):
+    monitor = make_monitor()  # batched: all four spans go in one request
+    receiver.fail_next(TRACES, status=413, times=2, body={"message": "Request Entity Too Large"})
+    with monitor.agent_run("split"):
+        for index in range(3):
+            with monitor.tool_call(f"tool{index}"):
+                pass
+    assert monitor.flush()
+    assert [r.status for r in receiver.requests(TRACES)] == [413, 413, 200, 200]
+    assert len(receiver.observations()) == 4
+    assert any("two halves" in m for m in _warnings(caplog))
+
+
+def test_bad_request_is_reported_with_langfuse_reason(make_monitor, receiver, caplog):
+    monitor = make_monitor(batch=False)
+    receiver.fail_next(TRACES, status=400, body={"error": "Failed to parse OTel trace: bad span"})
+    with monitor.agent_run("odd"):
+        pass
+    assert [r.status for r in receiver.requests(TRACES)] == [400, 200]
+    assert any("HTTP 400: Failed to parse OTel trace: bad span" in m for m in _warnings(caplog))
+
+
+def test_slow_server_timeouts_are_retried(make_monitor, receiver):
+    monitor = make_monitor(batch=False, timeout_s=0.5)
+    receiver.delay_next(2.0, path_prefix=TRACES)  # the first request times out, the retry goes through
+    with monitor.agent_run("slow"):
+        pass
+    assert receiver.wait_for_observations(1)[0]["name"] == "invoke_agent slow"
+
+
+def test_flush_is_bounded_even_when_langfuse_hangs(make_monitor, receiver):
+    monitor = make_monitor(timeout_s=3.0, shutdown_timeout_s=1.0)
+    receiver.delay_next(10.0, times=3, path_prefix=TRACES)  # cut short when the receiver stops
+    with monitor.agent_run("stuck"):
+        pass
+    started = time.monotonic()
+    assert monitor.flush(0.5) is False
+    assert time.monotonic() - started < 2.5  # not the 3 s request timeout, let alone the retries
+
+
+def test_host_down_never_blocks_the_agent_and_shutdown_is_bounded(caplog):
+    monitor = LangfuseMonitor(PUBLIC, SECRET, host=f"http://127.0.0.1:{_closed_port()}")  # all defaults
+    with monitor.agent_run("offline", context={"conversation_id": "c1"}) as run:
+        with monitor.tool_call("calc") as tool:
+            tool.set_result(4)
+        run.set_output("still works")
+    monitor.score_conversation("c1", "quality", 1.0)
+    monitor.add_user_feedback("c1", 4)
+    started = time.monotonic()
+    monitor.shutdown()
+    assert time.monotonic() - started < 8.0  # documented: about shutdown_timeout_s (5 s)
+    assert any("is the host reachable?" in m for m in _warnings(caplog))
+    monitor.score_conversation("c1", "late", 1.0)  # after shutdown: dropped, never raises
+
+
+def test_collector_headers_never_reach_langfuse(monkeypatch, make_monitor, receiver):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-token=collector-secret")
+    monitor = make_monitor(batch=False)
+    with monitor.agent_run("headers"):
+        pass
+    (request,) = receiver.requests(TRACES)
+    assert "x-collector-token" not in request.headers
+    assert request.headers["authorization"] == receiver.basic_auth

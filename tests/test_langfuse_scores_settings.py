@@ -1,0 +1,162 @@
+"""LangfuseMonitor scores, sampling, settings, secrets and the quickstart, against the local receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import runpy
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from receivers import LangfuseReceiver
+
+from agents_hub_monitoring.langfuse_settings import LangfuseSettings
+from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
+
+TRACES = "/api/public/otel/v1/traces"
+SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
+PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
+                 "LANGFUSE_RELEASE", "LANGFUSE_TRACING_ENVIRONMENT", "LANGFUSE_SAMPLE_RATE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver():
+    with LangfuseReceiver(PUBLIC, SECRET) as running:
+        yield running
+
+
+@pytest.fixture
+def make_monitor(receiver):
+    monitors = []
+
+    def make(**kwargs):
+        kwargs.setdefault("host", receiver.endpoint)
+        monitor = LangfuseMonitor(PUBLIC, SECRET, **kwargs)
+        monitors.append(monitor)
+        return monitor
+
+    yield make
+    for monitor in monitors:
+        monitor.shutdown()
+
+
+def test_score_targets_trace_span_and_session(make_monitor, receiver):
+    monitor = make_monitor()
+    with monitor.agent_run("scored") as run, monitor.tool_call("calc") as tool:
+        monitor.score_current_trace("correct", True)
+        monitor.score_current_span("latency_ok", 1, data_type="BOOLEAN", comment="fast")
+    monitor.score("label", "good", session_id="s-7", metadata={"reviewer": "ann"})
+    monitor.score("quality", 0.5, trace_id=run.trace_id, observation_id=tool.span_id)
+    assert monitor.flush()
+    scores = {s["name"]: s for s in receiver.scores().values()}
+    assert scores["correct"]["traceId"] == run.trace_id and "observationId" not in scores["correct"]
+    assert scores["correct"]["dataType"] == "BOOLEAN" and scores["correct"]["value"] == 1
+    assert (scores["latency_ok"]["traceId"], scores["latency_ok"]["observationId"]) == (run.trace_id, tool.span_id)
+    assert scores["label"] == {**scores["label"], "value": "good", "dataType": "CATEGORICAL", "sessionId": "s-7",
+                               "metadata": {"reviewer": "ann"}}
+    assert scores["quality"]["observationId"] == tool.span_id
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.score("x", 1), "exactly one target"),
+    (lambda m: m.score("x", 1, trace_id="a" * 32, session_id="s"), "exactly one target"),
+    (lambda m: m.score("x", 1, session_id="s", observation_id="b" * 16), "observation_id requires trace_id"),
+    (lambda m: m.score("x", 2, data_type="BOOLEAN", session_id="s"), "BOOLEAN"),
+    (lambda m: m.score("x", 1.0, data_type="CATEGORICAL", session_id="s"), "CATEGORICAL"),
+    (lambda m: m.score_current_trace("x", 1), "inside a span"),
+    (lambda m: m.add_user_feedback("c1", 7), "1-5"),
+])
+def test_invalid_scores_raise_at_the_call(make_monitor, receiver, call, message):
+    monitor = make_monitor()
+    with pytest.raises(ValueError, match=message):
+        call(monitor)
+    monitor.flush()
+    assert not receiver.requests("/api/public/scores")
+
+
+def test_feedback_is_also_the_satisfaction_metric(make_monitor):
+    reader = InMemoryMetricReader()
+    monitor = make_monitor(metric_readers=[reader])
+    monitor.add_user_feedback("c1", 4)
+    names = {m.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics
+             for m in sm.metrics}
+    assert "agents_hub.user.satisfaction" in names
+
+
+def test_sample_rate_zero_sends_no_spans_but_scores_still_go(make_monitor, receiver):
+    monitor = make_monitor(sample_rate=0.0)
+    with monitor.agent_run("unsampled", context={"conversation_id": "c0"}):
+        pass
+    monitor.score_conversation("c0", "quality", 1.0)
+    assert monitor.flush()
+    assert receiver.requests(TRACES) == [] and len(receiver.scores()) == 1
+
+
+def test_settings_from_environment(monkeypatch, receiver):
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
+    monkeypatch.setenv("LANGFUSE_BASE_URL", receiver.endpoint)
+    monkeypatch.setenv("LANGFUSE_HOST", "http://127.0.0.1:9")  # deprecated: BASE_URL wins
+    monkeypatch.setenv("LANGFUSE_RELEASE", "2.0.0")
+    monkeypatch.setenv("LANGFUSE_TRACING_ENVIRONMENT", "Production")
+    monkeypatch.setenv("LANGFUSE_SAMPLE_RATE", "1.0")
+    monitor = LangfuseMonitor(batch=False)
+    try:
+        assert monitor.settings.sample_rate == 1.0
+        with monitor.agent_run("from-env"):
+            pass
+    finally:
+        monitor.shutdown()
+    (observation,) = receiver.observations()
+    assert (observation["release"], observation["environment"]) == ("2.0.0", "production")
+    monkeypatch.delenv("LANGFUSE_BASE_URL")
+    assert LangfuseSettings.resolve().host == "http://127.0.0.1:9"  # LANGFUSE_HOST still works alone
+
+
+def test_missing_keys_name_the_variables():
+    with pytest.raises(ValueError, match="LANGFUSE_PUBLIC_KEY") as raised:
+        LangfuseMonitor(host="http://127.0.0.1:9")
+    assert "LANGFUSE_SECRET_KEY" in str(raised.value)
+    with pytest.raises(ValueError, match=r"not set: LANGFUSE_SECRET_KEY\)"):
+        LangfuseMonitor(public_key=PUBLIC, host="http://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"environment": "langfuse-prod"}, "environment"),
+    ({"environment": "has spaces"}, "environment"),
+    ({"sample_rate": 1.5}, "between 0 and 1"),
+    ({"host": "cloud.langfuse.com"}, "http"),
+])
+def test_invalid_settings_are_clear_errors(kwargs, message):
+    kwargs.setdefault("host", "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match=message):
+        LangfuseMonitor(PUBLIC, SECRET, **kwargs)
+
+
+def test_keys_never_appear_in_reprs_or_spans(make_monitor, receiver):
+    monitor = make_monitor(batch=False)
+    with monitor.agent_run("private", context={"conversation_id": "c1"}):
+        pass
+    for text in (repr(monitor), repr(monitor.settings), repr(monitor.span_exporter), repr(monitor.scores),
+                 json.dumps(receiver.spans(), default=str)):
+        assert SECRET not in text and PUBLIC not in text
+    assert "sk-lf-...5555" in repr(monitor.settings)
+
+
+def test_quickstart_example_runs(monkeypatch, receiver, capsys):
+    monkeypatch.setenv("LANGFUSE_PUBLIC_KEY", PUBLIC)
+    monkeypatch.setenv("LANGFUSE_SECRET_KEY", SECRET)
+    monkeypatch.setenv("LANGFUSE_BASE_URL", receiver.endpoint)
+    example = runpy.run_path(str(Path(__file__).parents[1] / "examples" / "langfuse_quickstart.py"))
+    assert asyncio.run(example["main"]()) == 0
+    traces = {t["name"]: t for t in receiver.traces()}
+    assert traces["monitored_agent"]["session_id"] == "user123"
+    assert {s["name"] for s in receiver.scores().values()} == {"helpfulness", "user_feedback"}
+    assert "Sent to Langfuse." in capsys.readouterr().out
