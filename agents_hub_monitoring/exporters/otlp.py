@@ -91,7 +91,11 @@ class OTLPSettings:
 
 
 def build_otlp_exporters(settings: OTLPSettings, *, metrics: bool) -> tuple[SpanExporter, MetricExporter | None]:
-    """The official exporters for ``settings``: a span exporter, and a metric exporter if asked."""
+    """The official exporters for ``settings``: a span exporter, and a metric exporter if asked.
+
+    For HTTP/protobuf the span exporter is ``FastOTLPSpanExporter``: the official exporter with a
+    leaner encoder (same bytes on the wire, a fraction of the export thread's CPU per span).
+    """
     headers = dict(settings.headers) or None
     if settings.resolved_protocol() == "grpc":
         from grpc import Compression as GrpcCompression
@@ -109,12 +113,13 @@ def build_otlp_exporters(settings: OTLPSettings, *, metrics: bool) -> tuple[Span
         return spans, metric
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from agents_hub_monitoring.exporters.otlp_fast import FastOTLPSpanExporter
 
     compression = {"gzip": Compression.Gzip, "deflate": Compression.Deflate,
                    "none": Compression.NoCompression}.get(settings.compression or "")
-    spans = OTLPSpanExporter(endpoint=settings.signal_endpoint("traces"), headers=headers,
-                             timeout=settings.timeout_s, compression=compression)
+    spans = FastOTLPSpanExporter(endpoint=settings.signal_endpoint("traces"), headers=headers,
+                                 timeout=settings.timeout_s, compression=compression)
     metric = OTLPMetricExporter(endpoint=settings.signal_endpoint("metrics"), headers=headers,
                                 timeout=settings.timeout_s, compression=compression) if metrics else None
     return spans, metric
