@@ -5,6 +5,17 @@ moderation, scores); exporters route them to Langfuse, the console, or any OTLP 
 """
 
 from agents_hub_monitoring._version import __version__
+from agents_hub_monitoring.instrument import (
+    agent,
+    get_default_monitor,
+    instrument_threads,
+    llm,
+    observe,
+    retrieval,
+    set_default_monitor,
+    tool,
+    uninstrument_threads,
+)
 from agents_hub_monitoring.monitors.base import BaseMonitor
 from agents_hub_monitoring.monitors.composite import CompositeMonitor, combine
 from agents_hub_monitoring.monitors.console import ConsoleMonitor
@@ -43,7 +54,16 @@ __all__ = [
     "RetrievalHandle",
     "ToolCallHandle",
     "__version__",
+    "agent",
     "combine",
     "current_conversation",
+    "get_default_monitor",
+    "instrument_threads",
+    "llm",
+    "observe",
     "propagate_context",
+    "retrieval",
+    "set_default_monitor",
+    "tool",
+    "uninstrument_threads",
 ]

@@ -19,14 +19,15 @@ from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import SpanKind, Tracer
 
 from agents_hub_monitoring._safety import never_raise
+from agents_hub_monitoring.instrument.decorators import DecoratorsMixin
 from agents_hub_monitoring.monitors.hooks import AgentsHubHooksMixin
 from agents_hub_monitoring.monitors.imperative import ImperativeApiMixin
+from agents_hub_monitoring.monitors.integrations import SdkIntegrationsMixin
 from agents_hub_monitoring.monitors.operations import (
     AgentRunHandle,
     LLMCallHandle,
     MemoryHandle,
     ModerationHandle,
-    RetrievalHandle,
     ToolCallHandle,
 )
 from agents_hub_monitoring.monitors.scope import OperationSpec, SpanScope
@@ -35,13 +36,14 @@ from agents_hub_monitoring.pricing import ModelPrice, PriceCalculator
 from agents_hub_monitoring.privacy import PrivacySettings
 from agents_hub_monitoring.serialization import dumps
 from agents_hub_monitoring.telemetry.context import ConversationContext, bind_conversation
+from agents_hub_monitoring.telemetry.deferred import DeferredInstruments
 from agents_hub_monitoring.telemetry.instruments import Instruments
 from agents_hub_monitoring.telemetry.pipeline import PipelineSettings, TelemetryPipeline
 
 __all__ = ["BaseMonitor"]
 
 
-class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin):
+class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin, DecoratorsMixin, SdkIntegrationsMixin):
     """A monitor with its own OTel providers, feeding the given exporters and readers.
 
     Subclass it and override ``track_*`` hooks, or pass any OTel ``SpanExporter`` /
@@ -89,7 +91,9 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin):
             metric_export_interval_ms=metric_export_interval_ms, sample_rate=sample_rate,
             set_global=set_global, privacy=privacy, shutdown_timeout_s=shutdown_timeout_s))
         self._tracer: Tracer = self._pipeline.tracer
-        self._instruments = Instruments(self._pipeline.meter, health=lambda: self._pipeline.export_stats)
+        # Metrics are queued and recorded off the calling thread (instrument/deferred.py).
+        self._instruments = DeferredInstruments(
+            Instruments(self._pipeline.meter, health=lambda: self._pipeline.export_stats), self._pipeline.meter)
         self._init_hooks(max_open_turns=max_open_turns, max_turn_age_s=max_turn_age_s)
         self._closed = False
         _register_exit_flush(self)
@@ -139,9 +143,8 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin):
         return SpanScope(self, self._tool_spec(name, arguments=arguments, call_id=call_id,
                                                tool_type=tool_type, attributes=attributes))
 
-    def retrieval(self, source: str | None = None, *, query: Any = None,
-                  attributes: Mapping[str, Any] | None = None) -> SpanScope[RetrievalHandle]:
-        return SpanScope(self, self._retrieval_spec(source, query=query, attributes=attributes))
+    # retrieval(source, *, query, attributes) comes from DecoratorsMixin: a span context manager
+    # that is also the @monitor.retrieval decorator.
 
     def memory_operation(self, operation: str = "search_memory", *, store: str | None = None,
                          input: Any = None, attributes: Mapping[str, Any] | None = None

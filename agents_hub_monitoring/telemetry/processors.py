@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.telemetry import semconv
-from agents_hub_monitoring.telemetry.context import ConversationContext, current_conversation
+from agents_hub_monitoring.telemetry.context import _EMPTY, ConversationContext, _current
 
 __all__ = ["ConversationStampingProcessor", "GuardedSpanProcessor", "conversation_attributes"]
 
@@ -42,8 +42,9 @@ class ConversationStampingProcessor(SpanProcessor):
         self._cache: tuple[ConversationContext | None, dict[str, object]] = (None, {})
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        conversation = current_conversation()
-        if conversation.is_empty():
+        # Runs for every span: read the variable directly and test the usual "none bound" by identity.
+        conversation = _current.get()
+        if conversation is _EMPTY or conversation.is_empty():
             return
         # Contexts are immutable and usually reused for many spans: build the dict once.
         cached = self._cache

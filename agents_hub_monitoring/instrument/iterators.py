@@ -1,0 +1,177 @@
+"""Traced iteration: generators, async generators and streams returned by decorated functions.
+
+The span covers the iteration: it ends when the iterator is exhausted (success), raises (error,
+re-raised unchanged), is closed early or garbage-collected (outcome ``closed``) or cancelled
+(``error.type`` ``cancelled``). Each step runs in the iteration's private context (see
+``context_run``), so the span is never current in the consumer's code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from agents_hub_monitoring.instrument.context_run import InContext
+from agents_hub_monitoring.instrument.iteration import StreamState
+
+__all__ = ["TracedAsyncIterator", "TracedIterator"]
+
+_OWN = frozenset({"_inner", "_state"})
+
+
+def _raiser(*exc: Any) -> Any:
+    """``throw()`` for iterators without one: the exception surfaces at the consumer's next step."""
+    error = exc[0]
+    if isinstance(error, BaseException):
+        raise error
+    raise error(*exc[1:2]) if len(exc) > 1 and exc[1] is not None else error()
+
+
+class _Proxy:
+    """Attribute access, ``with`` and finalisation shared by both traced iterators."""
+
+    __slots__ = ("__weakref__", "_inner", "_state")
+
+    def __init__(self, inner: Any, state: StreamState) -> None:
+        self._inner = inner
+        self._state = state
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _OWN:
+            raise AttributeError(name)
+        return getattr(self._inner, name)  # e.g. an OpenAI Stream's .response
+
+    def __repr__(self) -> str:
+        return f"<traced {self._inner!r}>"
+
+
+class TracedIterator(_Proxy):
+    """A traced generator or iterator; supports ``send``/``throw``/``close`` like a generator."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> TracedIterator:
+        return self
+
+    def _advance(self, method: Callable[..., Any], *args: Any) -> Any:
+        state = self._state
+        try:
+            item = state.context.run(method, *args)
+        except StopIteration:
+            state.succeed()
+            raise
+        except BaseException as error:
+            state.fail(error)
+            raise
+        state.on_item(item)
+        return item
+
+    def __next__(self) -> Any:
+        return self._advance(self._inner.__next__)
+
+    def send(self, value: Any) -> Any:
+        send = getattr(self._inner, "send", None)
+        return self._advance(send, value) if send is not None else self._advance(self._inner.__next__)
+
+    def throw(self, *exc: Any) -> Any:
+        return self._advance(getattr(self._inner, "throw", None) or _raiser, *exc)
+
+    def close(self) -> None:
+        state = self._state
+        close = getattr(self._inner, "close", None)
+        try:
+            if close is not None:
+                state.context.run(close)
+        except BaseException as error:
+            state.fail(error)
+            raise
+        state.close()
+
+    def __enter__(self) -> TracedIterator:
+        enter = getattr(self._inner, "__enter__", None)
+        if enter is not None:
+            enter()
+        return self
+
+    def __exit__(self, *exc: Any) -> Any:
+        exit_ = getattr(self._inner, "__exit__", None)
+        try:
+            return exit_(*exc) if exit_ is not None else None
+        finally:
+            self._state.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(BaseException):  # a finaliser must not raise, whatever the generator does
+            if not self._state.done:
+                self.close()
+
+
+class TracedAsyncIterator(_Proxy):
+    """A traced async generator or async iterator; supports ``asend``/``athrow``/``aclose``."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> TracedAsyncIterator:
+        return self
+
+    async def _advance(self, method: Callable[..., Any], *args: Any) -> Any:
+        state = self._state
+        try:
+            item = await InContext(state.context, state.context.run(method, *args))
+        except StopAsyncIteration:
+            state.succeed()
+            raise
+        except BaseException as error:
+            state.fail(error)
+            raise
+        state.on_item(item)
+        return item
+
+    def __anext__(self) -> Any:
+        return self._advance(self._inner.__anext__)
+
+    def asend(self, value: Any) -> Any:
+        asend = getattr(self._inner, "asend", None)
+        return self._advance(asend, value) if asend is not None else self._advance(self._inner.__anext__)
+
+    def athrow(self, *exc: Any) -> Any:
+        athrow = getattr(self._inner, "athrow", None)
+        return self._advance(athrow, *exc) if athrow is not None else self._advance(_async_raiser, *exc)
+
+    async def aclose(self) -> None:
+        state = self._state
+        close = getattr(self._inner, "aclose", None) or getattr(self._inner, "close", None)
+        try:
+            if close is not None:
+                result = state.context.run(close)
+                if hasattr(result, "__await__"):
+                    await InContext(state.context, result)
+        except BaseException as error:
+            state.fail(error)
+            raise
+        state.close()
+
+    close = aclose  # OpenAI's AsyncStream spells it close()
+
+    async def __aenter__(self) -> TracedAsyncIterator:
+        enter = getattr(self._inner, "__aenter__", None)
+        if enter is not None:
+            await enter()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        exit_ = getattr(self._inner, "__aexit__", None)
+        try:
+            return await exit_(*exc) if exit_ is not None else None
+        finally:
+            self._state.close()
+
+    def __del__(self) -> None:
+        # No awaiting here: the span ends; the event loop's asyncgen hooks close the generator.
+        with contextlib.suppress(BaseException):
+            self._state.close()
+
+
+async def _async_raiser(*exc: Any) -> Any:
+    return _raiser(*exc)
