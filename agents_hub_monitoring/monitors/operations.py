@@ -41,6 +41,16 @@ class AgentRunHandle(SpanHandle):
             error_type=self._error_type)
 
 
+# Handle field and span attribute for each argument of ``LLMCallHandle.set_usage``, in order.
+_USAGE_FIELDS = (
+    ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS),
+    ("output_tokens", sc.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ("cache_read_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_tokens", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
 class LLMCallHandle(SpanHandle):
     """An LLM call (`chat {model}`): usage, response model, finish reasons, cost at the end."""
 
@@ -66,17 +76,18 @@ class LLMCallHandle(SpanHandle):
                   cache_read_input_tokens: Any = None, cache_creation_input_tokens: Any = None,
                   reasoning_output_tokens: Any = None) -> None:
         """Token usage; ``input_tokens`` includes cached tokens (GenAI convention). Bad counts are dropped."""
-        for field, key, value in (
-            ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
-            ("output_tokens", sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-            ("cache_read_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_input_tokens),
-            ("cache_creation_tokens", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, cache_creation_input_tokens),
-            ("reasoning_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, reasoning_output_tokens),
-        ):
+        values = (input_tokens, output_tokens, cache_read_input_tokens, cache_creation_input_tokens,
+                  reasoning_output_tokens)
+        usage: dict[str, int] = {}
+        for (field, key), value in zip(_USAGE_FIELDS, values, strict=True):
+            if value is None:
+                continue
             count = coerce_token_count(value)
             if count is not None:
                 setattr(self, field, count)
-                self.span.set_attribute(key, count)
+                usage[key] = count
+        if usage:
+            self.span.set_attributes(usage)  # one lock and one call into the SDK for all counts
 
     def set_response(self, *, model: str | None = None, response_id: str | None = None,
                      finish_reasons: Sequence[str] | str | None = None) -> None:
