@@ -8,6 +8,9 @@ import pytest
 from agents_hub_monitoring._safety import internal_logger
 from agents_hub_monitoring.testing import CapturedTelemetry, capture
 
+# Fixtures shared by a family of test modules: the Langfuse receiver and monitors, the fake LLM server.
+pytest_plugins = ["langfuse_support", "sdk_support"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> Iterator[None]:

@@ -7,26 +7,12 @@ import io
 import socket
 
 import pytest
-from receivers import LangfuseReceiver
+from langfuse_support import PUBLIC, SECRET
 
 from agents_hub_monitoring.doctor import add_arguments, run_doctor, run_from_args
 from agents_hub_monitoring.langfuse_settings import mask_secret
 
-SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
-PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
-                 "LANGFUSE_SAMPLE_RATE", "LANGFUSE_TRACING_ENVIRONMENT", "LANGFUSE_RELEASE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def receiver():
-    with LangfuseReceiver(PUBLIC, SECRET, project_name="shop") as running:
-        yield running
+pytestmark = pytest.mark.usefixtures("clean_langfuse_env")
 
 
 def _doctor(**kwargs) -> tuple[int, str]:

@@ -11,43 +11,11 @@ import socket
 import time
 
 import pytest
-from receivers import LangfuseReceiver
+from langfuse_support import PUBLIC, SCORES, SECRET, TRACES, WRONG_SECRET
 
 from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
 
-TRACES = "/api/public/otel/v1/traces"
-SCORES = "/api/public/scores"
-SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
-PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
-WRONG_SECRET = "sk-lf-wr0ng0-9999-8888-7777-666655554444"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
-                 "LANGFUSE_SAMPLE_RATE", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def receiver():
-    with LangfuseReceiver(PUBLIC, SECRET) as running:
-        yield running
-
-
-@pytest.fixture
-def make_monitor(receiver):
-    monitors = []
-
-    def make(secret=SECRET, **kwargs):
-        kwargs.setdefault("host", receiver.endpoint)
-        monitor = LangfuseMonitor(PUBLIC, secret, **kwargs)
-        monitors.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in monitors:
-        monitor.shutdown()
+pytestmark = pytest.mark.usefixtures("clean_langfuse_env")
 
 
 def _closed_port() -> int:

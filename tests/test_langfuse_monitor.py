@@ -7,41 +7,9 @@ Assertions are on the observations and traces the receiver derives by Langfuse's
 from __future__ import annotations
 
 import pytest
-from receivers import LangfuseReceiver
+from langfuse_support import TRACES
 
-from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
-
-TRACES = "/api/public/otel/v1/traces"
-SECRET = "sk-lf-5ecret-0000-1111-2222-333344445555"
-PUBLIC = "pk-lf-pub11c-0000-1111-2222-333344445555"
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY", "LANGFUSE_BASE_URL", "LANGFUSE_HOST",
-                 "LANGFUSE_RELEASE", "LANGFUSE_TRACING_ENVIRONMENT", "LANGFUSE_SAMPLE_RATE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def receiver():
-    with LangfuseReceiver(PUBLIC, SECRET) as running:
-        yield running
-
-
-@pytest.fixture
-def make_monitor(receiver):
-    monitors = []
-
-    def make(**kwargs):
-        kwargs.setdefault("host", receiver.endpoint)
-        monitor = LangfuseMonitor(PUBLIC, SECRET, **kwargs)
-        monitors.append(monitor)
-        return monitor
-
-    yield make
-    for monitor in monitors:
-        monitor.shutdown()
+pytestmark = pytest.mark.usefixtures("clean_langfuse_env")
 
 
 def _by_name(receiver):

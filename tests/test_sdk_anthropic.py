@@ -19,6 +19,7 @@ from anthropic.resources.beta.messages import Messages as BetaMessages
 from anthropic.resources.messages import AsyncMessages, Messages
 from llm_servers import FakeLLMServer
 from llm_servers.anthropic_shapes import MESSAGE_TEXT, THINKING_TEXT, TOOL_INPUT
+from sdk_support import async_sdk_clients, only_span, sdk_clients
 
 from agents_hub_monitoring.instrument.anthropic import instrument_anthropic, uninstrument_anthropic
 
@@ -33,12 +34,6 @@ TOOL_PART = {"type": "tool_call", "id": "toolu_01A09q90qw90lq917835lq9", "name":
              "arguments": TOOL_INPUT}
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def _uninstrumented_after() -> Iterator[None]:
     yield
@@ -47,36 +42,14 @@ def _uninstrumented_after() -> Iterator[None]:
 
 @pytest.fixture
 def sync_client(server: FakeLLMServer) -> Iterator[Callable[..., anthropic.Anthropic]]:
-    """Makes clients on the fake server (``"/fail/429"`` for errors) and closes them after."""
-    made: list[anthropic.Anthropic] = []
-
-    def make(prefix: str = "") -> anthropic.Anthropic:
-        made.append(anthropic.Anthropic(base_url=f"{server.url}{prefix}", api_key="sk-ant-test", max_retries=0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
+    with sdk_clients(anthropic.Anthropic, server, api_key="sk-ant-test") as make:
+        yield make
 
 
 @pytest.fixture
 async def async_client(server: FakeLLMServer) -> AsyncIterator[Callable[..., anthropic.AsyncAnthropic]]:
-    made: list[anthropic.AsyncAnthropic] = []
-
-    def make(prefix: str = "") -> anthropic.AsyncAnthropic:
-        made.append(anthropic.AsyncAnthropic(base_url=f"{server.url}{prefix}", api_key="sk-ant-test",
-                                             max_retries=0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.close()
-
-
-def only_span(telemetry: Any) -> dict[str, Any]:
-    spans = telemetry.spans()
-    assert len(spans) == 1, [s["name"] for s in spans]
-    return spans[0]
+    async with async_sdk_clients(anthropic.AsyncAnthropic, server, api_key="sk-ant-test") as make:
+        yield make
 
 
 def parts(span: dict[str, Any]) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from llm_servers.openai_shapes import CHAT_TEXT, RESPONSE_TEXT
 from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.responses import AsyncResponses, Responses
 from opentelemetry import trace
+from sdk_support import async_sdk_clients, only_span, sdk_clients
 
 from agents_hub_monitoring.instrument import sdk_common
 from agents_hub_monitoring.instrument.openai import instrument_openai, uninstrument_openai
@@ -35,12 +36,6 @@ PATCHED = [(owner, name) for owner in (Completions, AsyncCompletions, Responses,
            for name in ("create", "parse")]
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as running:
-        yield running
-
-
 @pytest.fixture(autouse=True)
 def _uninstrumented_after() -> Iterator[None]:
     yield
@@ -49,35 +44,14 @@ def _uninstrumented_after() -> Iterator[None]:
 
 @pytest.fixture
 def sync_client(server: FakeLLMServer) -> Iterator[Callable[..., openai.OpenAI]]:
-    """Makes clients on the fake server (``prefix="/fail/500"`` for errors) and closes them after."""
-    made: list[openai.OpenAI] = []
-
-    def make(prefix: str = "") -> openai.OpenAI:
-        made.append(openai.OpenAI(base_url=f"{server.url}{prefix}/v1", api_key="sk-test", max_retries=0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        client.close()
+    with sdk_clients(openai.OpenAI, server, path="/v1", api_key="sk-test") as make:
+        yield make
 
 
 @pytest.fixture
 async def async_client(server: FakeLLMServer) -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
-    made: list[openai.AsyncOpenAI] = []
-
-    def make(prefix: str = "") -> openai.AsyncOpenAI:
-        made.append(openai.AsyncOpenAI(base_url=f"{server.url}{prefix}/v1", api_key="sk-test", max_retries=0))
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.close()
-
-
-def only_span(telemetry: Any) -> dict[str, Any]:
-    spans = telemetry.spans()
-    assert len(spans) == 1, [s["name"] for s in spans]
-    return spans[0]
+    async with async_sdk_clients(openai.AsyncOpenAI, server, path="/v1", api_key="sk-test") as make:
+        yield make
 
 
 def output(span: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ from agents_hub_monitoring.instrument.sdk_common import (
     request_parameters,
     require_sdk,
 )
-from agents_hub_monitoring.instrument.sdk_patching import Patcher, call_async, call_sync
+from agents_hub_monitoring.instrument.sdk_patching import SdkPatches, call_async, call_sync
 from agents_hub_monitoring.serialization import to_jsonable
 from agents_hub_monitoring.telemetry.messages import to_semconv_parts
 
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
 __all__ = ["instrument_anthropic", "uninstrument_anthropic"]
-
-_PATCHER = Patcher()
 
 _PARAMETERS = {"max_tokens": "max_tokens", "temperature": "temperature", "top_p": "top_p", "top_k": "top_k",
                "stop_sequences": "stop_sequences", "stream": "stream"}
@@ -177,21 +175,14 @@ def _client_resources(client: Any) -> list[Any]:
     return [client.messages, client.beta.messages]
 
 
+_PATCHES = SdkPatches(_sites, _client_resources)
+
+
 def instrument_anthropic(monitor: BaseMonitor, client: Any = None) -> None:
     """Report Anthropic calls to ``monitor``: of every client, or only of ``client``. Idempotent."""
-    sites = _sites()
-    if client is None:
-        _PATCHER.patch_classes(monitor, sites)
-        return
-    for resource in _client_resources(client):
-        _PATCHER.patch_instance(monitor, resource, sites)
+    _PATCHES.instrument(monitor, client)
 
 
 def uninstrument_anthropic(client: Any = None) -> None:
     """Undo ``instrument_anthropic``: the class patches (``client`` None) or that client's patches."""
-    if client is None:
-        _PATCHER.unpatch_classes()
-        return
-    sites = _sites()
-    for resource in _client_resources(client):
-        _PATCHER.unpatch_instance(resource, sites)
+    _PATCHES.uninstrument(client)

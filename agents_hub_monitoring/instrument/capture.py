@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from agents_hub_monitoring.instrument.plan import Plan
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
-__all__ = ["content", "start_attributes", "write_llm_result", "write_output"]
+__all__ = ["content", "start_attributes", "write_llm_metadata", "write_llm_result", "write_output"]
 
 _INF = float("inf")
 _INT64 = 2**63
@@ -176,6 +176,16 @@ def write_output(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> 
             handle.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT if kind == "tool" else sc.OUTPUT_VALUE, text)
 
 
+def write_llm_metadata(handle: Any, parsed: LLMResult) -> None:
+    """Usage, response id and model and finish reasons: structure, recorded whatever the capture switches."""
+    handle.set_usage(parsed.input_tokens, parsed.output_tokens,
+                     cache_read_input_tokens=parsed.cache_read_input_tokens,
+                     cache_creation_input_tokens=parsed.cache_creation_input_tokens,
+                     reasoning_output_tokens=parsed.reasoning_output_tokens)
+    handle.set_response(model=parsed.response_model, response_id=parsed.response_id,
+                        finish_reasons=parsed.finish_reasons or None)
+
+
 def write_llm_result(handle: Any, result: Any, capture: bool) -> None:
     """Usage, response model, finish reasons and (when captured) the completion of an LLM result."""
     if isinstance(result, str):
@@ -183,12 +193,7 @@ def write_llm_result(handle: Any, result: Any, capture: bool) -> None:
             handle.set_output(result)
         return
     parsed = result if isinstance(result, LLMResult) else read_llm_result(result)
-    handle.set_usage(parsed.input_tokens, parsed.output_tokens,
-                     cache_read_input_tokens=parsed.cache_read_input_tokens,
-                     cache_creation_input_tokens=parsed.cache_creation_input_tokens,
-                     reasoning_output_tokens=parsed.reasoning_output_tokens)
-    handle.set_response(model=parsed.response_model, response_id=parsed.response_id,
-                        finish_reasons=parsed.finish_reasons or None)
+    write_llm_metadata(handle, parsed)
     if capture:
         # Something read_llm_result does not recognise at all is recorded as it is.
         recognised = parsed.response_model or parsed.input_tokens is not None or parsed.finish_reasons

@@ -45,6 +45,13 @@ class _Proxy:
     def __repr__(self) -> str:
         return f"<traced {self._inner!r}>"
 
+    def _ended_by(self, error: BaseException, exhausted: type[BaseException]) -> None:
+        # Running out is the iteration's success; any other exception (cancellation too) fails it.
+        if isinstance(error, exhausted):
+            self._state.succeed()
+        else:
+            self._state.fail(error)
+
 
 class TracedIterator(_Proxy):
     """A traced generator or iterator; supports ``send``/``throw``/``close`` like a generator."""
@@ -58,11 +65,8 @@ class TracedIterator(_Proxy):
         state = self._state
         try:
             item = state.context.run(method, *args)
-        except StopIteration:
-            state.succeed()
-            raise
         except BaseException as error:
-            state.fail(error)
+            self._ended_by(error, StopIteration)
             raise
         state.on_item(item)
         return item
@@ -119,11 +123,8 @@ class TracedAsyncIterator(_Proxy):
         state = self._state
         try:
             item = await InContext(state.context, state.context.run(method, *args))
-        except StopAsyncIteration:
-            state.succeed()
-            raise
         except BaseException as error:
-            state.fail(error)
+            self._ended_by(error, StopAsyncIteration)
             raise
         state.on_item(item)
         return item

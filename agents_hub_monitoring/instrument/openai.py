@@ -24,15 +24,13 @@ from agents_hub_monitoring.instrument.sdk_common import (
     request_parameters,
     require_sdk,
 )
-from agents_hub_monitoring.instrument.sdk_patching import Patcher
+from agents_hub_monitoring.instrument.sdk_patching import SdkPatches
 from agents_hub_monitoring.telemetry.messages import to_semconv_parts
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
 __all__ = ["instrument_openai", "uninstrument_openai"]
-
-_PATCHER = Patcher()
 
 _CHAT_PARAMETERS = {
     "temperature": "temperature", "top_p": "top_p", "max_tokens": "max_tokens",
@@ -155,21 +153,14 @@ def _client_resources(client: Any) -> list[Any]:
     return [client.chat.completions, client.responses]
 
 
+_PATCHES = SdkPatches(_sites, _client_resources)
+
+
 def instrument_openai(monitor: BaseMonitor, client: Any = None) -> None:
     """Report OpenAI calls to ``monitor``: of every client, or only of ``client``. Idempotent."""
-    sites = _sites()
-    if client is None:
-        _PATCHER.patch_classes(monitor, sites)
-        return
-    for resource in _client_resources(client):
-        _PATCHER.patch_instance(monitor, resource, sites)
+    _PATCHES.instrument(monitor, client)
 
 
 def uninstrument_openai(client: Any = None) -> None:
     """Undo ``instrument_openai``: the class patches (``client`` None) or that client's patches."""
-    if client is None:
-        _PATCHER.unpatch_classes()
-        return
-    sites = _sites()
-    for resource in _client_resources(client):
-        _PATCHER.unpatch_instance(resource, sites)
+    _PATCHES.uninstrument(client)

@@ -20,6 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.instrument.capture import write_llm_metadata
 from agents_hub_monitoring.instrument.sdk_streams import AsyncStreamProxy, StreamProxy
 from agents_hub_monitoring.monitors.emit import open_handle
 from agents_hub_monitoring.telemetry import semconv as sc
@@ -193,11 +194,7 @@ class LLMCall:
 
     def fail(self, error: BaseException) -> None:
         self._ended = True
-        try:
-            if self._accumulator is not None:
-                _fill(self.handle, self._accumulator.result())
-        except Exception as internal:
-            report_internal_failure("llm sdk partial result", internal)
+        self._fill_accumulated("llm sdk partial result")
         self._record_error(error)
 
     def observe(self, item: Any) -> None:
@@ -219,12 +216,16 @@ class LLMCall:
             self.fail(error)
             return
         self._ended = True
+        self._fill_accumulated("llm sdk stream end")
+        self._end_quietly()
+
+    def _fill_accumulated(self, where: str) -> None:
+        # What the stream delivered so far; failing to read it must not keep the span from ending.
         try:
             if self._accumulator is not None:
                 _fill(self.handle, self._accumulator.result())
         except Exception as internal:
-            report_internal_failure("llm sdk stream end", internal)
-        self._end_quietly()
+            report_internal_failure(where, internal)
 
     def _record_error(self, error: BaseException) -> None:
         try:
@@ -243,11 +244,6 @@ class LLMCall:
 
 def _fill(handle: LLMCallHandle, result: Any) -> None:
     parsed = read_llm_result(result)
-    handle.set_usage(parsed.input_tokens, parsed.output_tokens,
-                     cache_read_input_tokens=parsed.cache_read_input_tokens,
-                     cache_creation_input_tokens=parsed.cache_creation_input_tokens,
-                     reasoning_output_tokens=parsed.reasoning_output_tokens)
-    handle.set_response(model=parsed.response_model, response_id=parsed.response_id,
-                        finish_reasons=parsed.finish_reasons or None)
+    write_llm_metadata(handle, parsed)
     if parsed.output is not None:
         handle.set_output(parsed.output)

@@ -22,7 +22,7 @@ from agents_hub_monitoring.instrument.sdk_common import CallSite, LLMCall, Patch
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
-__all__ = ["Patcher", "call_async", "call_sync", "default_wrap", "is_patched"]
+__all__ = ["Patcher", "SdkPatches", "call_async", "call_sync", "default_wrap", "is_patched"]
 
 _MISSING = object()
 _MARK = "_agents_hub_patch"  # on our wrapper functions: (original function, PatchState)
@@ -118,23 +118,65 @@ class Patcher:
                 delattr(resource, site.name)
 
 
+class SdkPatches:
+    """``instrument_<sdk>``/``uninstrument_<sdk>`` for one SDK: its call sites and a client's resources.
+
+    ``sites`` imports the SDK, so instrumenting without it installed says which extra to install;
+    removing the class patches needs no import (there is nothing to remove without the SDK).
+    """
+
+    def __init__(self, sites: Callable[[], list[CallSite]], client_resources: Callable[[Any], list[Any]]) -> None:
+        self._patcher = Patcher()
+        self._sites = sites
+        self._client_resources = client_resources
+
+    def instrument(self, monitor: BaseMonitor, client: Any = None) -> None:
+        sites = self._sites()
+        if client is None:
+            self._patcher.patch_classes(monitor, sites)
+            return
+        for resource in self._client_resources(client):
+            self._patcher.patch_instance(monitor, resource, sites)
+
+    def uninstrument(self, client: Any = None) -> None:
+        if client is None:
+            self._patcher.unpatch_classes()
+            return
+        sites = self._sites()
+        for resource in self._client_resources(client):
+            self._patcher.unpatch_instance(resource, sites)
+
+
 def _applicable(resource: Any, sites: Iterable[CallSite]) -> list[CallSite]:
     mro = type(resource).__mro__
     return [site for site in sites if site.owner in mro]
+
+
+class _InSpan:
+    """Makes ``call``'s span current for the SDK's own code; an exception ends the span failed and propagates."""
+
+    __slots__ = ("_call", "_token")
+
+    def __init__(self, call: LLMCall) -> None:
+        self._call = call
+
+    def __enter__(self) -> None:
+        self._token = self._call.attach()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: Any) -> None:
+        try:
+            if error is not None:
+                self._call.fail(error)
+        finally:
+            self._call.detach(self._token)
 
 
 def call_sync(call: LLMCall | None, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run the SDK's own function inside ``call``'s span (or bare when there is no span)."""
     if call is None:
         return function(*args, **kwargs)
-    token = call.attach()
-    try:
+    with _InSpan(call):
         result = function(*args, **kwargs)
-    except BaseException as error:
-        call.fail(error)
-        raise
-    finally:
-        call.detach(token)
     return call.succeed(result)
 
 
@@ -146,14 +188,8 @@ async def call_async(call: LLMCall | None, start: Callable[[], Any]) -> Any:
     """
     if call is None:
         return await start()
-    token = call.attach()
-    try:
+    with _InSpan(call):
         result = await start()
-    except BaseException as error:
-        call.fail(error)
-        raise
-    finally:
-        call.detach(token)
     return call.succeed(result)
 
 

@@ -43,6 +43,13 @@ class _ProxyBase:
     def __repr__(self) -> str:
         return repr(self._agents_hub_stream)
 
+    def _agents_hub_ended_by(self, error: BaseException, exhausted: type[BaseException]) -> None:
+        # Running out is the normal end; anything else (cancellation too) ends the span with that error.
+        if isinstance(error, exhausted):
+            self._agents_hub_call.end_stream()
+        else:
+            self._agents_hub_call.end_stream(error)
+
     def __del__(self) -> None:
         # Dropped without being finished or closed: end the span with what arrived so far.
         with contextlib.suppress(Exception):
@@ -60,11 +67,8 @@ class StreamProxy(_ProxyBase):
     def __next__(self) -> Any:
         try:
             item = self._agents_hub_stream.__next__()
-        except StopIteration:
-            self._agents_hub_call.end_stream()
-            raise
         except BaseException as error:
-            self._agents_hub_call.end_stream(error)
+            self._agents_hub_ended_by(error, StopIteration)
             raise
         self._agents_hub_call.observe(item)
         return item
@@ -93,11 +97,8 @@ class AsyncStreamProxy(_ProxyBase):
     async def __anext__(self) -> Any:
         try:
             item = await self._agents_hub_stream.__anext__()
-        except StopAsyncIteration:
-            self._agents_hub_call.end_stream()
-            raise
         except BaseException as error:
-            self._agents_hub_call.end_stream(error)
+            self._agents_hub_ended_by(error, StopAsyncIteration)
             raise
         self._agents_hub_call.observe(item)
         return item

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.trace import get_current_span
 
@@ -26,11 +26,12 @@ from agents_hub_monitoring.monitors.base import BaseMonitor
 from agents_hub_monitoring.monitors.imperative import validate_score_value
 from agents_hub_monitoring.serialization import coerce_id, to_jsonable
 from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.processors import StartOnlyProcessor
 
 __all__ = ["LangfuseMonitor", "TraceNameProcessor"]
 
 
-class TraceNameProcessor(SpanProcessor):
+class TraceNameProcessor(StartOnlyProcessor):
     """Stamps ``langfuse.trace.name`` on every span as it starts.
 
     Langfuse reads the trace name from span attributes and the spans of one trace reach it in
@@ -50,15 +51,6 @@ class TraceNameProcessor(SpanProcessor):
         if name is None:
             name = (span.attributes or {}).get(sc.GEN_AI_AGENT_NAME) or span.name
         span.set_attribute(sc.LANGFUSE_TRACE_NAME, str(name))
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
 
 
 class LangfuseMonitor(BaseMonitor):

@@ -47,6 +47,12 @@ class OperationSpecs:
     def _content(self: BaseMonitor, value: Any) -> str | None:  # type: ignore[misc]  # defined on BaseMonitor
         raise NotImplementedError
 
+    def _put_content(self, start: dict[str, Any], key: str, value: Any) -> None:
+        # _content gives None when capture is off or there is no value: then the key stays absent.
+        content = self._content(value)
+        if content is not None:
+            start[key] = content
+
     def _agent_spec(self, name: str, *, context: Any = None, input: Any = None, model: str | None = None,
                     agent_id: str | None = None, attributes: Mapping[str, Any] | None = None
                     ) -> OperationSpec[AgentRunHandle]:
@@ -56,9 +62,7 @@ class OperationSpecs:
             start[sc.GEN_AI_AGENT_ID] = str(agent_id)
         if model:
             start[sc.GEN_AI_REQUEST_MODEL] = str(model)
-        content = self._content(input)
-        if content is not None:
-            start[sc.INPUT_VALUE] = content
+        self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(
             sc.span_name(sc.OP_INVOKE_AGENT, name), SpanKind.INTERNAL, _extra(start, attributes),
@@ -79,13 +83,9 @@ class OperationSpecs:
             if value is not None:
                 start[sc.GEN_AI_REQUEST_PREFIX + str(key)] = attribute_value(value)
         if messages is not None:
-            content = self._content(to_semconv_messages(messages))
-            if content is not None:
-                start[sc.GEN_AI_INPUT_MESSAGES] = content
+            self._put_content(start, sc.GEN_AI_INPUT_MESSAGES, to_semconv_messages(messages))
         if system is not None:
-            content = self._content(system)
-            if content is not None:
-                start[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = content
+            self._put_content(start, sc.GEN_AI_SYSTEM_INSTRUCTIONS, system)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(
             sc.span_name(operation, model_name), SpanKind.CLIENT, _extra(start, attributes),
@@ -100,9 +100,7 @@ class OperationSpecs:
                                  sc.GEN_AI_TOOL_TYPE: tool_type}
         if call_id:
             start[sc.GEN_AI_TOOL_CALL_ID] = str(call_id)
-        content = self._content(arguments)
-        if content is not None:
-            start[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = content
+        self._put_content(start, sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(sc.span_name(sc.OP_EXECUTE_TOOL, name), SpanKind.INTERNAL,
                              _extra(start, attributes), lambda span: ToolCallHandle(span, monitor, name))
@@ -112,9 +110,7 @@ class OperationSpecs:
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
         if source:
             start[sc.GEN_AI_DATA_SOURCE_ID] = str(source)
-        content = self._content(query)
-        if content is not None:
-            start[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = content
+        self._put_content(start, sc.GEN_AI_RETRIEVAL_QUERY_TEXT, query)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(sc.span_name(sc.OP_RETRIEVAL, source), SpanKind.CLIENT, _extra(start, attributes),
                              lambda span: RetrievalHandle(span, monitor, source))
@@ -126,9 +122,7 @@ class OperationSpecs:
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.MEMORY_OPERATION: operation}
         if store:
             start[sc.MEMORY_STORE] = str(store)
-        content = self._content(input)
-        if content is not None:
-            start[sc.INPUT_VALUE] = content
+        self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(operation, SpanKind.CLIENT, _extra(start, attributes),
                              lambda span: MemoryHandle(span, monitor, operation, store))
@@ -137,9 +131,7 @@ class OperationSpecs:
                          attributes: Mapping[str, Any] | None = None) -> OperationSpec[ModerationHandle]:
         component = str(component) if component else "moderation"
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_GUARDRAIL, sc.GEN_AI_GUARDRAIL_NAME: component}
-        content = self._content(input)
-        if content is not None:
-            start[sc.INPUT_VALUE] = content
+        self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(sc.span_name(sc.OP_GUARDRAIL, component), SpanKind.INTERNAL,
                              _extra(start, attributes), lambda span: ModerationHandle(span, monitor))

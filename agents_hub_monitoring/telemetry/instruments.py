@@ -7,10 +7,10 @@ ids, conversation ids or free text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from agents_hub_monitoring.telemetry import semconv as sc
 
@@ -29,34 +29,28 @@ class Instruments:
     """All instruments of one monitor, created once on its meter."""
 
     def __init__(self, meter: Meter, health: Callable[[], Iterable[Any]] | None = None) -> None:
-        histogram = meter.create_histogram
+        def histogram(name: str, unit: str, description: str, buckets: Sequence[float]) -> Histogram:
+            # Bucket boundaries suited to each quantity; the SDK defaults are tuned for milliseconds.
+            return meter.create_histogram(name, unit, description, explicit_bucket_boundaries_advisory=buckets)
+
         self.operation_duration = histogram(
-            sc.METRIC_OPERATION_DURATION, "s", "GenAI operation duration",
-            explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
+            sc.METRIC_OPERATION_DURATION, "s", "GenAI operation duration", sc.DURATION_BUCKETS)
         self.token_usage = histogram(
-            sc.METRIC_TOKEN_USAGE, "{token}", "Tokens used per GenAI operation",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS)
+            sc.METRIC_TOKEN_USAGE, "{token}", "Tokens used per GenAI operation", sc.TOKEN_BUCKETS)
         self.time_to_first_chunk = histogram(
-            sc.METRIC_TIME_TO_FIRST_CHUNK, "s", "Time to the first streamed chunk",
-            explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
+            sc.METRIC_TIME_TO_FIRST_CHUNK, "s", "Time to the first streamed chunk", sc.DURATION_BUCKETS)
         self.tool_duration = histogram(
-            sc.METRIC_TOOL_DURATION, "s", "Tool execution duration",
-            explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
+            sc.METRIC_TOOL_DURATION, "s", "Tool execution duration", sc.DURATION_BUCKETS)
         self.agent_duration = histogram(
-            sc.METRIC_AGENT_DURATION, "s", "Agent run duration",
-            explicit_bucket_boundaries_advisory=sc.AGENT_DURATION_BUCKETS)
+            sc.METRIC_AGENT_DURATION, "s", "Agent run duration", sc.AGENT_DURATION_BUCKETS)
         self.retrieval_duration = histogram(
-            sc.METRIC_RETRIEVAL_DURATION, "s", "Retrieval duration",
-            explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
+            sc.METRIC_RETRIEVAL_DURATION, "s", "Retrieval duration", sc.DURATION_BUCKETS)
         self.retrieval_documents = histogram(
-            sc.METRIC_RETRIEVAL_DOCUMENTS, "{document}", "Documents returned per retrieval",
-            explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS)
+            sc.METRIC_RETRIEVAL_DOCUMENTS, "{document}", "Documents returned per retrieval", sc.TOKEN_BUCKETS)
         self.evaluation_score = histogram(
-            sc.METRIC_EVALUATION_SCORE, "1", "Scores given to conversations and traces",
-            explicit_bucket_boundaries_advisory=sc.SCORE_BUCKETS)
+            sc.METRIC_EVALUATION_SCORE, "1", "Scores given to conversations and traces", sc.SCORE_BUCKETS)
         self.user_satisfaction = histogram(
-            sc.METRIC_USER_SATISFACTION, "1", "User feedback on a 1-5 scale",
-            explicit_bucket_boundaries_advisory=sc.SATISFACTION_BUCKETS)
+            sc.METRIC_USER_SATISFACTION, "1", "User feedback on a 1-5 scale", sc.SATISFACTION_BUCKETS)
         self.agent_runs = meter.create_counter(sc.METRIC_AGENT_RUNS, "{run}", "Agent runs by outcome")
         self.cost = meter.create_counter(sc.METRIC_COST, "USD", "Cost of LLM calls")
         self.tool_calls = meter.create_counter(sc.METRIC_TOOL_CALLS, "{call}", "Tool calls by outcome")

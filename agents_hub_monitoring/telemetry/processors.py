@@ -9,7 +9,7 @@ from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.telemetry import semconv
 from agents_hub_monitoring.telemetry.context import _EMPTY, ConversationContext, _current
 
-__all__ = ["ConversationStampingProcessor", "GuardedSpanProcessor", "conversation_attributes"]
+__all__ = ["ConversationStampingProcessor", "GuardedSpanProcessor", "StartOnlyProcessor", "conversation_attributes"]
 
 
 def conversation_attributes(conversation: ConversationContext) -> dict[str, object]:
@@ -30,7 +30,20 @@ def conversation_attributes(conversation: ConversationContext) -> dict[str, obje
     return attributes
 
 
-class ConversationStampingProcessor(SpanProcessor):
+class StartOnlyProcessor(SpanProcessor):
+    """A processor that only stamps spans as they start: ending, flushing and shutting down are no-ops."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True  # nothing is buffered, so there is never anything left to flush
+
+
+class ConversationStampingProcessor(StartOnlyProcessor):
     """Stamps the bound conversation context on every span that starts, whoever starts it.
 
     Spans from other instrumentations on our provider (for example an official OpenAI
@@ -52,15 +65,6 @@ class ConversationStampingProcessor(SpanProcessor):
             cached = (conversation, conversation_attributes(conversation))
             self._cache = cached
         span.set_attributes(cached[1])
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True
 
 
 class GuardedSpanProcessor(SpanProcessor):

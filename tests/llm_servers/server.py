@@ -13,16 +13,13 @@ one event per chunk, as the real APIs do. Every request is recorded (path, heade
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
-import socket
-import socketserver
-import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from local_http_server import BackgroundHTTPServer, LocalHTTPServer
 
 from .anthropic_shapes import anthropic_error, message, message_events
 from .openai_shapes import chat_chunks, chat_completion, openai_error, response, response_events
@@ -39,7 +36,7 @@ class SeenRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked streams, like the real APIs
-    server: _Server
+    server: LocalHTTPServer
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -114,47 +111,13 @@ def _split_failure(path: str) -> tuple[str, int | None]:
     return path, None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() joins every handler thread
-
-    def __init__(self, owner: FakeLLMServer) -> None:
-        self.owner = owner
-        self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skips getfqdn(), which can stall without DNS
-        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        with self._lock:
-            sockets = list(self._open)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class FakeLLMServer:
+class FakeLLMServer(BackgroundHTTPServer):
     """``with FakeLLMServer() as server: OpenAI(base_url=f"{server.url}/v1", ...)``."""
 
+    handler = _Handler
+
     def __init__(self) -> None:
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._lock = threading.Lock()
         self._seen: list[SeenRequest] = []
 
@@ -173,28 +136,4 @@ class FakeLLMServer:
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeLLMServer is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeLLMServer:
-        self._server = _Server(self)
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
-        self._thread = threading.Thread(target=serve, name="FakeLLMServer", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is None or thread is None:
-            return
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join()
-
-    def __enter__(self) -> FakeLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return self.endpoint

@@ -1,28 +1,25 @@
-"""The threaded HTTP server the OTLP/HTTP and Langfuse receivers are built on.
+"""The HTTP side the OTLP/HTTP and Langfuse receivers are built on.
 
-``HTTPReceiverBase`` binds 127.0.0.1 on an ephemeral port, records every request, applies programmed
-faults and hands the rest to the subclass's ``_route``; stopping it joins every thread it started.
+``HTTPReceiverBase`` runs on ``local_http_server``'s server (127.0.0.1, an ephemeral port, every
+thread joined on stop), records every request, applies programmed faults and hands the rest to the
+subclass's ``_route``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import socket
-import socketserver
-import sys
 import threading
 import traceback
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
+from local_http_server import BackgroundHTTPServer, LocalHTTPServer
 
 from . import decode
-from ._recording import FaultQueue, RecordedRequest, Waitable
+from ._recording import FaultQueue, RecordedRequest, RequestLog
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -44,52 +41,15 @@ Routed = tuple[Response, Effect | None]
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the exporters' pooled sessions expect
-    server: _Server
+    server: LocalHTTPServer
 
     def _dispatch(self) -> None:
-        self.server.receiver._handle(self)
+        self.server.owner._handle(self)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # keep pytest output quiet; requests are recorded instead
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = False  # server_close() then joins every handler thread: nothing leaks
-
-    def __init__(self, receiver: HTTPReceiverBase) -> None:
-        self.receiver = receiver
-        self._open: set[socket.socket] = set()
-        self._open_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind() calls getfqdn(), which can stall without DNS.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = "127.0.0.1", self.server_address[1]
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._open_lock:
-            self._open.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Wake handler threads parked on idle keep-alive connections so they can exit."""
-        with self._open_lock:
-            sockets = list(self._open)
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], OSError):  # clients hanging up after a delay are expected
-            super().handle_error(request, client_address)
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
@@ -108,67 +68,25 @@ def _write(handler: BaseHTTPRequestHandler, response: Response) -> None:
     handler.wfile.write(response.body)
 
 
-class HTTPReceiverBase(Waitable):
+class HTTPReceiverBase(BackgroundHTTPServer, RequestLog):
     """A ThreadingHTTPServer on 127.0.0.1:<ephemeral> that records requests and injects faults."""
 
+    handler = _Handler
+
     def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._requests: list[RecordedRequest] = []
-        self._rejected = 0
+        super().__init__()
+        self._init_log()
         self.errors: list[str] = []  # tracebacks of receiver bugs (answered with 500)
         self._faults: FaultQueue[int] = FaultQueue()
         self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     def start(self) -> Self:
         self._stopping.clear()
-        self._server = _Server(self)
-        # poll_interval bounds how long stop() waits for the serve loop to notice.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.01)
-        self._thread = threading.Thread(target=serve, name=f"{type(self).__name__}:{self.port}", daemon=True)
-        self._thread.start()
-        return self
+        return super().start()
 
     def stop(self) -> None:
-        server, thread, self._server, self._thread = self._server, self._thread, None, None
-        if server is None or thread is None:
-            return
-        self._stopping.set()  # cuts injected delays short
-        server.shutdown()
-        server.close_connections()
-        server.server_close()  # joins handler threads
-        thread.join()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError(f"{type(self).__name__} is not running")
-        return self._server.server_address[1]
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def rejected(self) -> int:
-        """How many requests were answered with a status >= 400 (injected or not)."""
-        with self._cond:
-            return self._rejected
-
-    def requests(self, path: str | None = None) -> list[RecordedRequest]:
-        with self._cond:
-            return [r for r in self._requests if path is None or r.path == path]
-
-    def wait_for_requests(self, n: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
-        self.wait_for(lambda: len(self._requests) >= n, timeout, f"{n} request(s)")
-        return self.requests()
+        self._stopping.set()  # cuts injected delays short, so stopping does not wait them out
+        super().stop()
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         body = _read_body(handler)

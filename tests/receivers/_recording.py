@@ -1,7 +1,8 @@
 """Building blocks every receiver shares, HTTP and gRPC alike.
 
 ``RecordedRequest`` is what a receiver logs per request, ``Fault`` / ``FaultQueue`` are the answers a
-test programs in advance, and ``Waitable`` lets tests block until the receiver has seen enough.
+test programs in advance, ``Waitable`` lets tests block until the receiver has seen enough and
+``RequestLog`` keeps the requests themselves.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-__all__ = ["Fault", "FaultQueue", "RecordedRequest", "StatusT", "T", "Waitable"]
+__all__ = ["Fault", "FaultQueue", "RecordedRequest", "RequestLog", "StatusT", "T", "Waitable"]
 
 StatusT = TypeVar("StatusT")  # an HTTP status (int) or a grpc.StatusCode
 T = TypeVar("T")
@@ -74,3 +75,26 @@ class Waitable:
                 description = what if isinstance(what, str) else what()
                 raise TimeoutError(f"timed out after {timeout}s waiting for {description}")
         return result
+
+
+class RequestLog(Waitable):
+    """Every request a receiver answered, in arrival order; receivers append under ``_cond``."""
+
+    def _init_log(self) -> None:
+        self._cond = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._rejected = 0
+
+    @property
+    def rejected(self) -> int:
+        """How many requests were refused (HTTP status >= 400, gRPC status not OK), injected or not."""
+        with self._cond:
+            return self._rejected
+
+    def requests(self, path: str | None = None) -> list[RecordedRequest]:
+        with self._cond:
+            return [r for r in self._requests if path is None or r.path == path]
+
+    def wait_for_requests(self, n: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
+        self.wait_for(lambda: len(self._requests) >= n, timeout, f"{n} request(s)")
+        return self.requests()

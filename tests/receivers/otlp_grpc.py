@@ -13,6 +13,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from . import decode
+from ._recording import RequestLog
 from .otlp import Fault, FaultQueue, RecordedRequest, TelemetryMixin
 
 if TYPE_CHECKING:
@@ -52,14 +53,12 @@ class _MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
         return self._receiver._export(METRICS_METHOD, request, context)
 
 
-class OTLPGRPCReceiver(TelemetryMixin):
+class OTLPGRPCReceiver(TelemetryMixin, RequestLog):
     """OTLP/gRPC collector stand-in implementing TraceService/Export and MetricsService/Export."""
 
     def __init__(self, max_workers: int = 4) -> None:
-        self._cond = threading.Condition()
+        self._init_log()
         self._init_telemetry()
-        self._requests: list[RecordedRequest] = []
-        self._rejected = 0
         self._faults: FaultQueue[grpc.StatusCode] = FaultQueue()
         self._stopping = threading.Event()
         self._max_workers = max_workers
@@ -100,19 +99,6 @@ class OTLPGRPCReceiver(TelemetryMixin):
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def rejected(self) -> int:
-        with self._cond:
-            return self._rejected
-
-    def requests(self, path: str | None = None) -> list[RecordedRequest]:
-        with self._cond:
-            return [r for r in self._requests if path is None or r.path == path]
-
-    def wait_for_requests(self, n: int = 1, timeout: float = 5.0) -> list[RecordedRequest]:
-        self.wait_for(lambda: len(self._requests) >= n, timeout, f"{n} request(s)")
-        return self.requests()
 
     def fail_next(
         self,
