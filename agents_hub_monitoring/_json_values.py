@@ -13,18 +13,18 @@ import re
 from typing import Any
 
 __all__ = [
-    "INT64_MAX", "INT64_MIN", "NOT_A_MODEL", "TRUNCATION_PREFIX", "clean_text", "describe_bytes",
+    "INT64_MAX", "INT64_MIN", "NOT_A_MODEL", "SURROGATES", "TRUNCATION_PREFIX", "clean_text", "describe_bytes",
     "exact_builtin", "fit_text", "jsonable_float", "model_dump", "repr_or_marker", "type_name",
 ]
 
 TRUNCATION_PREFIX = "…[truncated"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # OTLP int attributes are int64; larger ints travel as text
 NOT_A_MODEL = object()  # what model_dump returns for anything that is not a pydantic-like model
-_SURROGATES = re.compile("[\ud800-\udfff]")
+SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)  # isascii() is a very cheap scan
+    return text if text.isascii() else SURROGATES.sub("\ufffd", text)  # isascii() is a very cheap scan
 
 
 def fit_text(text: str, limit: int, *, count_known: bool = True, already_dropped: int = 0) -> str:

@@ -16,6 +16,8 @@ from functools import lru_cache
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
+from agents_hub_monitoring._genai_pricing import GenaiPrice
+
 __all__ = ["Cost", "CostSource", "ModelPrice", "PriceCalculator", "normalize_provider"]
 
 log = logging.getLogger(__name__)
@@ -128,10 +130,10 @@ def _token_count(value: object) -> int | float | None:
 
 
 def _tokens(inp: object, out: object, read: object, write: object) -> _Tokens | None:
-    counts = [_token_count(v) for v in (inp, out, read, write)]
-    if any(c is None for c in counts) or (inp is None and out is None):
+    # Unrolled, without comprehensions: this runs on the caller's thread for every LLM call.
+    i, o, r, w = _token_count(inp), _token_count(out), _token_count(read), _token_count(write)
+    if i is None or o is None or r is None or w is None or (inp is None and out is None):
         return None
-    i, o, r, w = counts
     # Some callers pass Anthropic's raw input_tokens, which excludes cache: never let the
     # uncached part go negative (genai-prices would raise on it).
     return _Tokens(max(i, r + w), o, r, w)  # type: ignore[operator, arg-type]
@@ -235,13 +237,10 @@ class PriceCalculator:
         except Exception:
             log.debug("genai-prices has no price for provider=%r model=%r", provider, model, exc_info=True)
             return None  # cached too: unknown models stay cheap
-        return calc.model, calc.provider
+        # Flat prices are then computed here, the same way; others call genai-prices' calc_price each time.
+        return GenaiPrice(module, calc.model, calc.provider)
 
 
-def _genai_cost(resolved: tuple[Any, Any], t: _Tokens) -> Cost:
-    model_info, provider = resolved
-    usage = _import_genai_prices().Usage(**t._asdict())  # type: ignore[union-attr]
-    # Priced per call, not cached: time-of-day and tiered prices depend on the call.
-    calc = model_info.calc_price(usage, provider)
-    total, inp, out = (float(v) for v in (calc.total_price, calc.input_price, calc.output_price))
-    return Cost(total, "genai-prices", "USD", inp, out)
+def _genai_cost(price: GenaiPrice, t: _Tokens) -> Cost:
+    total, inp, out = price.price(*t)
+    return Cost(float(total), "genai-prices", "USD", float(inp), float(out))

@@ -23,6 +23,7 @@ from opentelemetry.trace import Status
 
 from agents_hub_monitoring.redaction import Redactor, map_strings
 from agents_hub_monitoring.serialization import truncate_text
+from agents_hub_monitoring.telemetry import semconv as sc
 
 __all__ = [
     "DEFAULT_CONTENT_KEYS", "DEFAULT_NEVER_REDACT_KEYS", "PSEUDONYMIZED_KEYS", "PrivacySettings",
@@ -37,7 +38,8 @@ DEFAULT_CONTENT_KEYS = frozenset({
     "gen_ai.retrieval.documents", "input.value", "output.value", "langfuse.observation.input",
     "langfuse.observation.output", "gen_ai.tool.definitions",
 })
-# Ids, model names and enum-like values: scanning them could only produce false positives.
+# Ids, model names and enum-like values: scanning them could only produce false positives, and costs
+# about 1 us per value on the export thread. The second group holds values this package sets itself.
 DEFAULT_NEVER_REDACT_KEYS = frozenset({
     "gen_ai.conversation.id", "gen_ai.response.id", "gen_ai.tool.call.id", "gen_ai.agent.id",
     "gen_ai.agent.name", "gen_ai.request.model", "gen_ai.response.model", "gen_ai.provider.name",
@@ -45,7 +47,10 @@ DEFAULT_NEVER_REDACT_KEYS = frozenset({
     "gen_ai.response.finish_reasons", "session.id", "server.address", "langfuse.session.id",
     "langfuse.trace.id", "langfuse.observation.id", "langfuse.observation.type",
     "langfuse.observation.model.name", "exception.type", "error.type", "service.name",
+    sc.OUTCOME, sc.GEN_AI_USAGE_COST_CURRENCY, sc.GEN_AI_USAGE_COST_SOURCE, sc.EVALUATION_KIND,
+    sc.MEMORY_OPERATION, sc.GEN_AI_TOKEN_TYPE, sc.LANGFUSE_OBSERVATION_LEVEL,
 })
+_UNSCANNED_TYPES = frozenset({int, float, bool})  # exact types: they hold no text, so nothing to redact
 PSEUDONYMIZED_KEYS = frozenset({"user.id", "langfuse.user.id", "enduser.id"})
 _CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 _CAPTURE_MODES = {"no_content": False, "span_only": True, "event_only": True, "span_and_event": True}
@@ -157,7 +162,8 @@ class Scrubber:
         self.settings = settings or PrivacySettings()
         self.redactor = Redactor(self.settings)
         self.content_keys = frozenset(content_keys)
-        allowed = self.settings.allowed_attributes
+        allowed, self._keep = self.settings.allowed_attributes, self.settings.never_redact_keys
+        self._filtered = allowed is not None
         self._allowed_prefixes = tuple(key[:-1] for key in allowed or () if key.endswith(".*"))
 
     def _is_allowed(self, key: str) -> bool:
@@ -173,42 +179,41 @@ class Scrubber:
 
     def scrub_attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
         """A new dict holding the scrubbed attributes that may leave the process."""
-        settings, scrubbed = self.settings, {}
-        for key, value in (attributes or {}).items():
-            if not self._is_allowed(key):
-                continue
-            if key in self.content_keys:
-                if not settings.capture_content:
-                    continue
-                value = map_strings(value, self._scrub_content_text)
-            elif settings.pseudonymize_ids and key in PSEUDONYMIZED_KEYS:
-                value = pseudonymize(str(value), settings.pseudonymization_key or "")
-            elif key not in settings.never_redact_keys:
-                value = self.redactor.redact_value(value)
-            scrubbed[key] = value
-        return scrubbed
+        return self._scrub(attributes)[0]
 
-    def _scrubbed_or_none(self, attributes: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """Scrubbed attributes, or None when scrubbing changed nothing."""
-        original = attributes or {}
-        scrubbed = self.scrub_attributes(original)
-        same = len(scrubbed) == len(original) and all(
-            scrubbed[key] is value or scrubbed[key] == value for key, value in original.items())
-        return None if same else scrubbed
+    def _scrub(self, attributes: Mapping[str, Any] | None) -> tuple[dict[str, Any], bool]:
+        """The scrubbed attributes, and whether any was dropped or changed (neither ``is`` nor ``==``)."""
+        settings, content_keys, keep, scrubbed, changed = self.settings, self.content_keys, self._keep, {}, False
+        for key, value in (attributes or {}).items():
+            if (self._filtered and not self._is_allowed(key)) or (not settings.capture_content and key in content_keys):
+                changed = True
+                continue
+            kind = type(value)  # str and numbers skip map_strings' isinstance checks: a span has ~15 values
+            if key in content_keys:
+                new = self._scrub_content_text(value) if kind is str else map_strings(value, self._scrub_content_text)
+            elif settings.pseudonymize_ids and key in PSEUDONYMIZED_KEYS:
+                new = pseudonymize(str(value), settings.pseudonymization_key or "")
+            elif key in keep or kind in _UNSCANNED_TYPES:
+                new = value
+            else:
+                new = self.redactor.redact_text(value) if kind is str else self.redactor.redact_value(value)
+            changed = changed or (new is not value and new != value)
+            scrubbed[key] = new
+        return scrubbed, changed
 
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """A copy of ``span`` with scrubbed attributes, event attributes and status description; the
         span itself when nothing changed."""
-        attributes = self._scrubbed_or_none(span.attributes)
+        attributes, changed = self._scrub(span.attributes)
         events = [self._scrub_event(event) for event in span.events]
         status = span.status
         if status.description:
             description = self.redactor.redact_text(status.description)
             status = status if description == status.description else Status(status.status_code, description)
         events_same = all(new is old for new, old in zip(events, span.events, strict=True))
-        if attributes is None and status is span.status and events_same:
+        if not changed and status is span.status and events_same:
             return span
-        attributes = span.attributes if attributes is None else attributes
+        attributes = attributes if changed else span.attributes
         return ReadableSpan(
             name=span.name, context=span.context, parent=span.parent, resource=span.resource,
             attributes=_bounded(attributes, span.dropped_attributes),
@@ -220,8 +225,8 @@ class Scrubber:
         )
 
     def _scrub_event(self, event: Event) -> Event:
-        attributes = self._scrubbed_or_none(event.attributes)
-        if attributes is None:
+        attributes, changed = self._scrub(event.attributes)
+        if not changed:
             return event
         dropped = getattr(event, "dropped_attributes", 0)
         return Event(event.name, _bounded(attributes, dropped), event.timestamp)

@@ -32,6 +32,7 @@ from typing import Any
 from agents_hub_monitoring._json_values import (
     INT64_MAX,
     INT64_MIN,
+    SURROGATES,
     TRUNCATION_PREFIX,
     clean_text,
     fit_text,
@@ -45,6 +46,54 @@ __all__ = [
 ]
 
 MAX_ID_CHARS = 200
+_DUMPS_DEPTH, _DUMPS_ITEMS = 8, 100  # the walker's limits in dumps: deeper or longer containers get markers
+_PLAIN_SCALARS = frozenset({str, float, bool, type(None)})  # non-finite floats make the encoder raise
+
+
+def _make_encode() -> Any:
+    """The stdlib's C encoder with dumps' settings, called directly: ``json.dumps`` with any non-default
+    argument builds a JSONEncoder per call. No circular-reference markers: _plain_json bounds the depth."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (PyPy): the same output, slower
+        return encoder.iterencode
+    return make(None, encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+
+
+_encode = _make_encode()
+
+
+def _plain_json(value: dict[str, Any] | list[Any] | tuple[Any, ...], limit: int) -> str | None:
+    """``dumps(value)`` straight from the C encoder, for plain JSON values the walker would copy unchanged:
+    exact dict (str keys) / list / tuple of str, int64, finite float, bool and None, at most _DUMPS_ITEMS
+    per container and _DUMPS_DEPTH levels, no lone surrogate, output within ``limit``. Else None.
+
+    The walker costs ~6 Python calls per value; this check is one loop, and bails out at the first value
+    that is not plain. Every value prints as at least one char, so more values than ``limit`` means the
+    output would be cut: that bounds the work on self-referencing containers too."""
+    stack, budget = [(value, 0)], limit
+    while stack:
+        container, depth = stack.pop()
+        budget -= len(container) + 1
+        if depth >= _DUMPS_DEPTH or len(container) > _DUMPS_ITEMS or budget < 0:
+            return None
+        if type(container) is dict:
+            for key in container:
+                if type(key) is not str:
+                    return None
+        for item in container.values() if type(container) is dict else container:  # type: ignore[union-attr]
+            kind = type(item)
+            if kind is dict or kind is list or kind is tuple:
+                stack.append((item, depth + 1))
+            elif kind not in _PLAIN_SCALARS and (kind is not int or not INT64_MIN <= item <= INT64_MAX):
+                return None
+    try:
+        text = "".join(_encode(value, 0))
+    except ValueError:  # NaN or an infinity, which the walker writes as strings
+        return None
+    if len(text) > limit or (not text.isascii() and SURROGATES.search(text)):
+        return None
+    return text
 
 
 def truncate_text(text: str, limit: int, *, already_dropped: int = 0) -> str:
@@ -71,9 +120,16 @@ def dumps(value: Any, *, limit: int = 10_000) -> str:
         return fit_text("null" if value is None else ("true" if value else "false"), limit)
     if (kind is int and INT64_MIN <= value <= INT64_MAX) or (kind is float and math.isfinite(value)):
         return fit_text(repr(value), limit)
+    if (kind is dict or kind is list or kind is tuple) and (text := _plain_json(value, limit)) is not None:
+        return text
+    return _dumps_walked(value, limit)
+
+
+def _dumps_walked(value: Any, limit: int) -> str:
+    """``dumps`` through the walker, for any value: the reference _plain_json is tested against."""
     # The budget stops the walk once the output is sure to exceed ``limit`` (it would be cut anyway),
     # so pathological values, e.g. a list holding itself 100 times 8 levels deep, stay cheap.
-    walker = Walker(max_depth=8, max_items=100, max_string=max(limit, 0), budget=max(limit, 0))
+    walker = Walker(max_depth=_DUMPS_DEPTH, max_items=_DUMPS_ITEMS, max_string=max(limit, 0), budget=max(limit, 0))
     try:
         jsonable = walker.convert(value, 0)
         if isinstance(jsonable, str):

@@ -234,10 +234,12 @@ def test_genai_prices_raising_gives_none(genai_prices, monkeypatch):
 
 
 def test_genai_prices_raising_while_pricing_a_resolved_model_gives_none(genai_prices, monkeypatch):
+    # deepseek-chat has time-of-day prices, so each call goes through calc_price (flat prices do not:
+    # tests/test_fast_paths.py).
     calc = PriceCalculator()
-    assert calc.cost(provider="openai", model="gpt-4o", input_tokens=1, output_tokens=1) is not None
+    assert calc.cost(provider="deepseek", model="deepseek-chat", input_tokens=1, output_tokens=1) is not None
     monkeypatch.setattr(genai_prices.types.ModelInfo, "calc_price", lambda *a, **k: 1 / 0)
-    assert calc.cost(provider="openai", model="gpt-4o", input_tokens=1, output_tokens=1) is None
+    assert calc.cost(provider="deepseek", model="deepseek-chat", input_tokens=1, output_tokens=1) is None
 
 
 def test_without_genai_prices_only_overrides_price(monkeypatch):
