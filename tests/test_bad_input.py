@@ -106,3 +106,20 @@ def test_secret_in_content_is_redacted_before_export():
             pass
         arguments = telemetry.span("execute_tool deploy")["attributes"]["gen_ai.tool.call.arguments"]
     assert "sk-ant-api03" not in arguments and "eu" in arguments
+
+
+def test_span_apis_never_raise_on_wrong_argument_types(monitor, telemetry):
+    with monitor.agent_run("a", context={"metadata": "not a mapping", 3: "x"}, attributes=["wrong"]) as run:
+        with monitor.llm_call(42, provider=7, parameters="temperature=1", messages=object()) as call:
+            call.set_usage(input_tokens=1)
+        with monitor.tool_call(None, arguments=Unprintable(), attributes={"ok": 1, "none": None}):
+            pass
+        run.set_output(Unprintable())
+    with monitor.agent_run("b", context=["not", "a", "mapping"]), monitor.conversation("c", metadata=42):
+        pass
+    assert telemetry.span_names() == ["chat 42", "execute_tool tool", "invoke_agent a", "invoke_agent b"]
+    attributes = telemetry.span("invoke_agent a")["attributes"]
+    assert attributes["agents_hub.metadata.metadata"] == "not a mapping"
+    assert attributes["agents_hub.metadata.3"] == "x"
+    assert telemetry.span("chat 42")["attributes"]["gen_ai.provider.name"] == "7"
+    assert telemetry.span("execute_tool tool")["attributes"]["ok"] == 1

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind
 
+from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.monitors.handles import SpanHandle, attribute_value
 from agents_hub_monitoring.monitors.operations import (
     AgentRunHandle,
@@ -29,7 +31,9 @@ __all__ = ["OperationSpecs"]
 
 
 def _extra(attributes: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    for key, value in (extra or {}).items():
+    if not isinstance(extra, Mapping):
+        return attributes  # attributes=None, or a wrong type: nothing to add
+    for key, value in extra.items():
         if value is not None:
             attributes[str(key)] = attribute_value(value)
     return attributes
@@ -39,6 +43,23 @@ def _as_conversation(context: Mapping[str, Any] | ConversationContext | None) ->
     if context is None or isinstance(context, ConversationContext):
         return context
     return ConversationContext.from_mapping(context)
+
+
+def _never_raise(builder: Callable[..., OperationSpec[Any]]) -> Callable[..., OperationSpec[Any]]:
+    """A spec builder that cannot fail the user's ``with``: on an internal error (a bug, or an
+    argument of a type we did not foresee) the operation still gets a plain span of its name."""
+
+    @functools.wraps(builder)
+    def build(self: Any, target: Any = None, *args: Any, **kwargs: Any) -> OperationSpec[Any]:
+        try:
+            return builder(self, target, *args, **kwargs)
+        except Exception as error:
+            report_internal_failure(builder.__name__, error)
+            monitor = self
+            return OperationSpec(str(target or builder.__name__.strip("_")), SpanKind.INTERNAL, {},
+                                 lambda span: SpanHandle(span, monitor))
+
+    return build
 
 
 class OperationSpecs:
@@ -53,6 +74,7 @@ class OperationSpecs:
         if content is not None:
             start[key] = content
 
+    @_never_raise
     def _agent_spec(self, name: str, *, context: Any = None, input: Any = None, model: str | None = None,
                     agent_id: str | None = None, attributes: Mapping[str, Any] | None = None
                     ) -> OperationSpec[AgentRunHandle]:
@@ -69,17 +91,18 @@ class OperationSpecs:
             lambda span: AgentRunHandle(span, monitor, name, model),
             conversation=_as_conversation(context), agent_name=name)
 
+    @_never_raise
     def _llm_spec(self, model: str | None, *, provider: str | None = None, messages: Any = None,
                   system: Any = None, parameters: Mapping[str, Any] | None = None, operation: str = "chat",
                   attributes: Mapping[str, Any] | None = None) -> OperationSpec[LLMCallHandle]:
-        provider_name = normalize_provider(provider) if provider else None
+        provider_name = normalize_provider(str(provider)) if provider else None
         model_name = str(model) if model else None
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
         if provider_name:
             start[sc.GEN_AI_PROVIDER_NAME] = provider_name
         if model_name:
             start[sc.GEN_AI_REQUEST_MODEL] = model_name
-        for key, value in (parameters or {}).items():
+        for key, value in (parameters.items() if isinstance(parameters, Mapping) else ()):
             if value is not None:
                 start[sc.GEN_AI_REQUEST_PREFIX + str(key)] = attribute_value(value)
         if messages is not None:
@@ -92,6 +115,7 @@ class OperationSpecs:
             lambda span: LLMCallHandle(span, monitor, operation=operation, provider=provider_name,
                                        request_model=model_name))
 
+    @_never_raise
     def _tool_spec(self, name: str, *, arguments: Any = None, call_id: str | None = None,
                    tool_type: str = "function", attributes: Mapping[str, Any] | None = None
                    ) -> OperationSpec[ToolCallHandle]:
@@ -105,6 +129,7 @@ class OperationSpecs:
         return OperationSpec(sc.span_name(sc.OP_EXECUTE_TOOL, name), SpanKind.INTERNAL,
                              _extra(start, attributes), lambda span: ToolCallHandle(span, monitor, name))
 
+    @_never_raise
     def _retrieval_spec(self, source: str | None, *, query: Any = None,
                         attributes: Mapping[str, Any] | None = None) -> OperationSpec[RetrievalHandle]:
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
@@ -115,6 +140,7 @@ class OperationSpecs:
         return OperationSpec(sc.span_name(sc.OP_RETRIEVAL, source), SpanKind.CLIENT, _extra(start, attributes),
                              lambda span: RetrievalHandle(span, monitor, source))
 
+    @_never_raise
     def _memory_spec(self, operation: str, *, store: str | None = None, input: Any = None,
                      attributes: Mapping[str, Any] | None = None) -> OperationSpec[MemoryHandle]:
         # The conventions name five memory operations; any other name is kept as given.
@@ -127,6 +153,7 @@ class OperationSpecs:
         return OperationSpec(operation, SpanKind.CLIENT, _extra(start, attributes),
                              lambda span: MemoryHandle(span, monitor, operation, store))
 
+    @_never_raise
     def _moderation_spec(self, component: str, *, input: Any = None,
                          attributes: Mapping[str, Any] | None = None) -> OperationSpec[ModerationHandle]:
         component = str(component) if component else "moderation"
@@ -136,6 +163,7 @@ class OperationSpecs:
         return OperationSpec(sc.span_name(sc.OP_GUARDRAIL, component), SpanKind.INTERNAL,
                              _extra(start, attributes), lambda span: ModerationHandle(span, monitor))
 
+    @_never_raise
     def _plain_spec(self, name: str, *, kind: SpanKind = SpanKind.INTERNAL,
                     attributes: Mapping[str, Any] | None = None) -> OperationSpec[SpanHandle]:
         monitor: BaseMonitor = self  # type: ignore[assignment]

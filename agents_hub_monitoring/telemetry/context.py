@@ -38,13 +38,23 @@ class ConversationContext:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> ConversationContext:
-        """Build from an Agents Hub style ``context`` dict; unknown keys go to metadata."""
-        if not values:
+        """Build from an Agents Hub style ``context`` dict; unknown keys go to metadata.
+
+        Never raises: a ``context`` that is not a mapping is ignored, and ``metadata`` that is
+        not a mapping is kept under the key ``metadata``.
+        """
+        if not values or not isinstance(values, Mapping):
             return cls()
         values = dict(values)
-        metadata = dict(values.pop("metadata", None) or {})
+        raw_metadata = values.pop("metadata", None)
+        if raw_metadata is None:
+            metadata: dict[str, Any] = {}
+        elif isinstance(raw_metadata, Mapping):
+            metadata = {str(key): value for key, value in raw_metadata.items()}
+        else:
+            metadata = {"metadata": raw_metadata}
         known = {"conversation_id", "user_id", "session_id", "tags"}
-        metadata.update({key: value for key, value in values.items() if key not in known})
+        metadata.update({str(key): value for key, value in values.items() if key not in known})
         return cls(
             conversation_id=coerce_id(values.get("conversation_id")),
             user_id=coerce_id(values.get("user_id")),
