@@ -154,3 +154,27 @@ def test_rate_limited_logging_says_how_many_were_suppressed(caplog):
     limiter = RateLimitedLogger(logging.getLogger("agents_hub_monitoring"), interval=3600)
     assert limiter.warning("k", "a") is True
     assert limiter.warning("k", "b") is False
+
+
+def test_exception_whose_str_raises_still_ends_the_span():
+    class Hostile(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no str for you")
+
+    with capture() as (monitor, telemetry):
+        with pytest.raises(Hostile), monitor.tool_call("t"):
+            raise Hostile()
+
+        @monitor.tool
+        def decorated() -> None:
+            raise Hostile()
+
+        with pytest.raises(Hostile):
+            decorated()
+        spans = telemetry.spans()
+        assert [s["name"] for s in spans] == ["execute_tool t", "execute_tool decorated"]
+        error_type = Hostile.__qualname__  # a class defined in this test: its qualified name
+        assert all(s["status"] == "ERROR" and s["attributes"]["error.type"] == error_type for s in spans)
+        assert all(s["status_message"].startswith("Hostile: ") for s in spans)
+        (calls,) = telemetry.metric_points("agents_hub.tool.calls", error__type=error_type)
+        assert calls["value"] == 2

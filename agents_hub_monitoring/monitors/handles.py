@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import Span, Status, StatusCode
 
 from agents_hub_monitoring._safety import report_internal_failure
-from agents_hub_monitoring.serialization import dumps
+from agents_hub_monitoring.serialization import dumps, safe_repr
 from agents_hub_monitoring.telemetry import semconv as sc
 
 if TYPE_CHECKING:
@@ -44,6 +44,15 @@ def attribute_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
         return list(value)
     return dumps(value)
+
+
+def _error_message(error: BaseException | str) -> str:
+    if not isinstance(error, BaseException):
+        return str(error)
+    try:
+        return f"{type(error).__name__}: {error}"
+    except Exception:
+        return f"{type(error).__name__}: {safe_repr(error)}"
 
 
 class SpanHandle:
@@ -93,15 +102,23 @@ class SpanHandle:
         self.span.add_event(name, {str(k): attribute_value(v) for k, v in (attributes or {}).items()})
 
     def record_error(self, error: BaseException | str, *, error_type: str | None = None) -> None:
-        """Mark the operation failed: status ERROR, ``error.type``, the exception as an event."""
+        """Mark the operation failed: status ERROR, ``error.type``, the exception as an event.
+
+        Never raises, even for an exception whose ``__str__`` raises: the message then falls back
+        to a safe description, so the span still ends and its metrics are still recorded.
+        """
         self._error_type = error_type or error_type_of(error)
-        message = str(error) if not isinstance(error, BaseException) else f"{type(error).__name__}: {error}"
+        message = _error_message(error)
         self.span.set_status(Status(StatusCode.ERROR, message))
         self.span.set_attribute(sc.ERROR_TYPE, self._error_type)
-        if isinstance(error, BaseException):
-            self.span.record_exception(error, escaped=True)
-        else:
+        if not isinstance(error, BaseException):
             self.span.set_attribute(sc.ERROR_MESSAGE, message)
+            return
+        try:
+            self.span.record_exception(error, escaped=True)
+        except Exception:  # the SDK formats the exception with str() too
+            self.span.add_event("exception", {"exception.type": type(error).__qualname__,
+                                              "exception.message": message, "exception.escaped": True})
 
     def end(self, end_time: int | None = None, duration_s: float | None = None) -> None:
         """End the span and record the operation's metrics; a second call does nothing.
