@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from agents_hub_monitoring.testing import capture
@@ -122,10 +124,63 @@ async def test_end_conversation_flush_and_shutdown_close_open_turns():
 
 async def test_open_turns_are_bounded_in_number():
     with capture(max_open_turns=3) as (monitor, telemetry):
-        for index in range(10):
+        async def abandoned_run(index: int) -> None:  # each in its own task: none supersedes another
             await monitor.start_conversation(conversation_id=f"c{index}", agent_name="leaky")
+
+        await asyncio.gather(*(abandoned_run(index) for index in range(10)))
         assert len(monitor._turns) == 3
         assert len(telemetry.spans()) == 7  # displaced turns were ended, not leaked
+
+
+async def test_concurrent_runs_with_the_same_conversation_id_keep_their_own_turns(monitor, telemetry):
+    """The Agent defaults conversation_id to "default": two users' runs must not mix."""
+    async def run(user: str, delay: float) -> None:
+        await monitor.start_conversation(conversation_id="default", agent_name="bank", user_id=user)
+        await monitor.track_user_message(message=f"balance for {user}", conversation_id="default")
+        await monitor.track_tool_usage(tool_name="lookup", input_data={"account": user}, output_data=None,
+                                       conversation_id="default", user_id=user)
+        await asyncio.sleep(delay)
+        await monitor.track_tool_usage(tool_name="lookup", input_data={"account": user},
+                                       output_data={"balance": len(user)}, conversation_id="default", user_id=user)
+        await monitor.track_assistant_message(message=f"done {user}", conversation_id="default")
+
+    await asyncio.gather(run("alice", 0.02), run("bob", 0.0))
+    roots = {s["attributes"]["user.id"]: s for s in telemetry.spans() if s["name"] == "invoke_agent bank"}
+    assert set(roots) == {"alice", "bob"}
+    for user, root in roots.items():
+        assert root["status"] == "UNSET" and root["attributes"]["output.value"] == f"done {user}"
+        (tool,) = telemetry.children(root)
+        assert tool["attributes"]["user.id"] == user
+        assert tool["attributes"]["gen_ai.tool.call.arguments"] == f'{{"account":"{user}"}}'
+
+
+async def test_agent_called_from_a_tool_nests_under_that_tool(monitor, telemetry):
+    await monitor.start_conversation(conversation_id="c", agent_name="orchestrator")
+    await monitor.track_tool_usage(tool_name="ask_expert", input_data={"q": 1}, output_data=None, conversation_id="c")
+    await monitor.start_conversation(conversation_id="c", agent_name="expert")  # the tool runs another agent
+    await monitor.track_assistant_message(message="expert answer", conversation_id="c")
+    await monitor.track_tool_usage(tool_name="ask_expert", input_data={"q": 1}, output_data="expert answer",
+                                   conversation_id="c")
+    await monitor.track_assistant_message(message="final", conversation_id="c")
+    assert telemetry.tree() == [(0, "invoke_agent orchestrator"), (1, "execute_tool ask_expert"),
+                                (2, "invoke_agent expert")]
+    assert all(s["status"] == "UNSET" for s in telemetry.spans())
+
+
+async def test_same_tool_in_parallel_with_different_arguments(monitor, telemetry):
+    await monitor.start_conversation(conversation_id="p", agent_name="a")
+    for city in ("Paris", "Rome"):
+        await monitor.track_tool_usage(tool_name="weather", input_data={"city": city}, output_data=None,
+                                       conversation_id="p")
+    for city in ("Paris", "Rome"):
+        await monitor.track_tool_usage(tool_name="weather", input_data={"city": city}, output_data=f"sun in {city}",
+                                       conversation_id="p")
+    await monitor.track_assistant_message(message="ok", conversation_id="p")
+    tools = [s for s in telemetry.spans() if s["name"] == "execute_tool weather"]
+    assert sorted(t["attributes"]["gen_ai.tool.call.result"] for t in tools) == ["sun in Paris", "sun in Rome"]
+    for tool in tools:
+        assert tool["attributes"]["gen_ai.tool.call.result"].endswith(tool["attributes"]["gen_ai.tool.call.arguments"]
+                                                                      .split('"')[3])
 
 
 def test_hooks_work_without_await_and_return_ids(monitor, telemetry):

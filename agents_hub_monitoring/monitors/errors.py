@@ -52,7 +52,7 @@ def _record(monitor: BaseMonitor, error: BaseException | str, context: Mapping[s
         {**context, "conversation_id": coerce_id(conversation_id) or context.get("conversation_id"),
          "user_id": user_id or context.get("user_id"), "metadata": metadata})
     monitor._record_error_metric(error, agent_name or current_agent_name.get())
-    turn = monitor._turns.get(conversation.conversation_id)
+    turn = monitor._find_turn(conversation.conversation_id)
     parent: SpanHandle | None = None
     if turn is not None:
         turn.errors += 1

@@ -16,9 +16,10 @@ from agents_hub_monitoring.monitors.errors import record_error
 from agents_hub_monitoring.monitors.imperative import tracked
 from agents_hub_monitoring.monitors.operations import LLMCallHandle, ToolCallHandle
 from agents_hub_monitoring.monitors.scope import Tracked
-from agents_hub_monitoring.monitors.turns import Turn, TurnTracker
+from agents_hub_monitoring.monitors.turn_state import TurnStateMixin
+from agents_hub_monitoring.monitors.turns import Turn
 from agents_hub_monitoring.serialization import coerce_float, coerce_id, dumps
-from agents_hub_monitoring.telemetry.context import ConversationContext, current_conversation
+from agents_hub_monitoring.telemetry.context import ConversationContext
 from agents_hub_monitoring.telemetry.usage import LLMResult, read_llm_result
 
 if TYPE_CHECKING:
@@ -30,67 +31,34 @@ _COMPLETION_KEYS = ("result", "output", "response", "output_tokens", "total_toke
                     "latency_ms", "duration_s")
 
 
-class AgentsHubHooksMixin:
+class AgentsHubHooksMixin(TurnStateMixin):
     """``start_conversation`` ... ``track_error``: keyword-compatible with the Agents Hub Agent."""
-
-    _turns: TurnTracker
-
-    def _init_hooks(self, *, max_open_turns: int, max_turn_age_s: float) -> None:
-        self._turns = TurnTracker(max_open_turns, max_turn_age_s)
-
-    def _close_open_turns(self, reason: str) -> None:
-        for turn in self._turns.pop_all():
-            turn.close(unfinished_reason=reason)
-
-    def _turn_for(self: BaseMonitor, conversation_id: Any, agent_name: str | None = None,  # type: ignore[misc]
-                  user_id: Any = None) -> Turn:
-        """The open turn of a conversation, or a detached (unregistered) one outside a turn."""
-        cid = coerce_id(conversation_id) or current_conversation().conversation_id or "default"
-        turn = self._turns.get(cid)
-        if turn is None:
-            conversation = current_conversation().merged_with(
-                ConversationContext(conversation_id=cid, user_id=coerce_id(user_id)))
-            turn = Turn(cid, conversation, agent_name, root=None)
-        return turn
-
-    def _park(self, turn: Turn) -> None:
-        """Register a detached turn that now holds a pending call, so a later call can end it."""
-        if self._turns.get(turn.conversation_id) is not turn:
-            for displaced in self._turns.add(turn):
-                displaced.close(unfinished_reason="displaced")
 
     @tracked
     def start_conversation(self: BaseMonitor, conversation_id: Any = None, agent_name: str | None = None,  # type: ignore[misc]
                            user_id: Any = None, metadata: Mapping[str, Any] | None = None) -> str | None:
         """Open the turn's root span ``invoke_agent {agent}``; returns the conversation id."""
         cid = coerce_id(conversation_id) or str(uuid.uuid4())
-        conversation = current_conversation().merged_with(ConversationContext.from_mapping(
-            {"conversation_id": cid, "user_id": user_id, "metadata": metadata}))
-        spec = self._agent_spec(agent_name or "agent", context=conversation)
-        root = open_handle(self, spec)
-        turn = Turn(cid, conversation, agent_name, root=root)
-        for displaced in self._turns.add(turn):
-            displaced.close(unfinished_reason="superseded by a new turn")
+        self._open_turn(cid, agent_name, user_id, metadata)
         return cid
 
     @tracked
     def end_conversation(self: BaseMonitor, conversation_id: Any = None, agent_name: str | None = None,  # type: ignore[misc]
                          user_id: Any = None, metadata: Mapping[str, Any] | None = None) -> str | None:
-        turn = self._turns.pop(coerce_id(conversation_id))
+        turn = self._find_turn(coerce_id(conversation_id))
         if turn is not None:
-            turn.close(unfinished_reason="conversation ended")
+            self._end_turn(turn, unfinished_reason="conversation ended")
         return None
 
     @tracked
     def track_user_message(self: BaseMonitor, message: Any, conversation_id: Any = None,  # type: ignore[misc]
                            agent_name: str | None = None, user_id: Any = None,
                            metadata: Mapping[str, Any] | None = None) -> str | None:
-        turn = self._turns.get(coerce_id(conversation_id))
+        cid = coerce_id(conversation_id)
+        turn = self._find_turn(cid)
         if turn is None or turn.root is None:
-            # Our own implementation, not an override that a subclass may have made async.
-            AgentsHubHooksMixin.start_conversation(self, conversation_id, agent_name, user_id, metadata)
-            turn = self._turns.get(coerce_id(conversation_id))
-        if turn is not None and turn.root is not None:
+            turn = self._open_turn(cid or str(uuid.uuid4()), agent_name, user_id, metadata)
+        if turn.root is not None:
             turn.root.set_input(message)
             return turn.root.span_id
         return None
@@ -100,13 +68,13 @@ class AgentsHubHooksMixin:
                                 agent_name: str | None = None, user_id: Any = None,
                                 metadata: Mapping[str, Any] | None = None) -> str | None:
         """Put the answer on the root and end the turn OK."""
-        turn = self._turns.pop(coerce_id(conversation_id))
+        turn = self._find_turn(coerce_id(conversation_id))
         if turn is None or turn.root is None:
             spec = self._agent_spec(agent_name or "agent", context=_context(conversation_id, user_id, metadata))
             return emit_completed(self, spec, fill=lambda run: run.set_output(message))
         turn.root.set_output(message)
         turn.answered = True
-        turn.close()
+        self._end_turn(turn)
         return turn.root.span_id
 
     @tracked
@@ -160,8 +128,9 @@ class AgentsHubHooksMixin:
         """First call (no output, no error) opens ``execute_tool {tool}``; the matching second ends it."""
         turn = self._turn_for(conversation_id, agent_name, user_id)
         arguments = dumps(input_data)
-        pending = _pending_tool(turn, str(tool_name), arguments)
-        if output_data is None and error is None and pending is None:
+        starting = output_data is None and error is None
+        pending = _pending_tool(turn, str(tool_name), arguments, completing=not starting)
+        if starting and pending is None:
             spec = self._tool_spec(tool_name, arguments=input_data)
             spec.conversation = turn.conversation
             tool = open_handle(self, spec, turn.root)
@@ -192,13 +161,15 @@ def _context(conversation_id: Any, user_id: Any, metadata: Mapping[str, Any] | N
         {"conversation_id": conversation_id, "user_id": user_id, "metadata": metadata})
 
 
-def _pending_tool(turn: Turn, tool_name: str, arguments: str) -> ToolCallHandle | None:
-    """The open span this call completes: same tool, preferring the same arguments."""
+def _pending_tool(turn: Turn, tool_name: str, arguments: str, *, completing: bool) -> ToolCallHandle | None:
+    """The open span this call refers to: same tool and arguments; a completing call (output or
+    error given) falls back to the oldest open call of the tool. A starting call never does, so
+    two calls of one tool with different arguments running side by side keep their own spans."""
     same_tool = [tool for tool in turn.tools if tool.tool_name == tool_name]
     for tool in same_tool:
         if turn.tool_arguments.get(id(tool)) == arguments:
             return tool
-    return same_tool[0] if same_tool else None
+    return same_tool[0] if same_tool and completing else None
 
 
 def _finish_tool(tool: ToolCallHandle, output: Any, error: Any) -> None:

@@ -74,7 +74,7 @@ class ImperativeApiMixin:
     """``track_event``, ``track_error``, ``track_agent_run``, ``score_conversation`` and friends."""
 
     def _turn_root(self: BaseMonitor, conversation_id: str | None) -> SpanHandle | None:  # type: ignore[misc]
-        turn = self._turns.get(conversation_id)
+        turn = self._find_turn(conversation_id)
         return turn.root if turn is not None else None
 
     @tracked

@@ -1,5 +1,11 @@
 """Open Agents Hub turns: bounded in number and age, so a caller that never finishes a turn
-cannot grow memory (the original module leaked here)."""
+cannot grow memory (the original module leaked here).
+
+Turns are tracked per run, not per conversation id: two concurrent ``Agent.run()`` calls with
+the same conversation id (the Agent defaults it to ``"default"``) each keep their own turn. The
+hooks find "their" turn through a context variable (see hooks.py); this registry bounds them and
+serves callers that report from another context.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ class Turn:
     tool_arguments: dict[int, str | None] = field(default_factory=dict)
     answered: bool = False
     errors: int = 0
+    closed: bool = False
+    outer: Turn | None = None  # the turn this one runs inside (an agent called from a tool)
 
     def open_children(self) -> list[SpanHandle]:
         return [*self.llm_calls, *self.tools]
@@ -51,6 +59,9 @@ class Turn:
 
     def close(self, *, unfinished_reason: str | None = None) -> None:
         """End every open child, then the root; an unanswered turn ends with status ERROR."""
+        if self.closed:
+            return
+        self.closed = True
         for child in self.open_children():
             child.span.set_attribute(sc.OUTCOME, "unfinished")
             child.end()
@@ -68,45 +79,47 @@ class Turn:
 
 
 class TurnTracker:
-    """Open turns by conversation id; thread-safe, bounded by count and age."""
+    """Open turns in the order they opened; thread-safe, bounded by count and age."""
 
     def __init__(self, max_open: int, max_age_s: float) -> None:
         if max_open < 1:
             raise ValueError(f"max_open_turns must be at least 1, got {max_open!r}")
         if max_age_s <= 0:
             raise ValueError(f"max_turn_age_s must be positive, got {max_age_s!r}")
-        self._turns: OrderedDict[str, Turn] = OrderedDict()
+        self._turns: OrderedDict[int, Turn] = OrderedDict()
         self._lock = threading.Lock()
         self._max_open = max_open
         self._max_age_s = max_age_s
 
-    def get(self, conversation_id: str | None) -> Turn | None:
+    def latest(self, conversation_id: str | None) -> Turn | None:
+        """The most recently opened open turn of a conversation."""
         if conversation_id is None:
             return None
         with self._lock:
-            return self._turns.get(conversation_id)
+            for turn in reversed(self._turns.values()):
+                if turn.conversation_id == conversation_id and not turn.closed:
+                    return turn
+        return None
+
+    def __contains__(self, turn: Turn) -> bool:
+        return id(turn) in self._turns
 
     def add(self, turn: Turn) -> list[Turn]:
-        """Register ``turn``; returns the turns it displaced (same id, too old, over the limit)."""
+        """Register ``turn``; returns the turns it displaced (too old, or over the limit)."""
         displaced: list[Turn] = []
         now = time.monotonic()
         with self._lock:
-            previous = self._turns.pop(turn.conversation_id, None)
-            if previous is not None:
-                displaced.append(previous)
             while self._turns:
                 oldest = next(iter(self._turns.values()))
                 if len(self._turns) < self._max_open and now - oldest.opened_at < self._max_age_s:
                     break
                 displaced.append(self._turns.popitem(last=False)[1])
-            self._turns[turn.conversation_id] = turn
+            self._turns[id(turn)] = turn
         return displaced
 
-    def pop(self, conversation_id: str | None) -> Turn | None:
-        if conversation_id is None:
-            return None
+    def remove(self, turn: Turn) -> None:
         with self._lock:
-            return self._turns.pop(conversation_id, None)
+            self._turns.pop(id(turn), None)
 
     def pop_all(self) -> list[Turn]:
         with self._lock:
