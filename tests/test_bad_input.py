@@ -123,3 +123,66 @@ def test_span_apis_never_raise_on_wrong_argument_types(monitor, telemetry):
     assert attributes["agents_hub.metadata.3"] == "x"
     assert telemetry.span("chat 42")["attributes"]["gen_ai.provider.name"] == "7"
     assert telemetry.span("execute_tool tool")["attributes"]["ok"] == 1
+
+
+def test_handle_setters_accept_wrong_types(monitor, telemetry):
+    def documents():
+        yield "not consumed"
+
+    with monitor.retrieval("kb") as retrieval:
+        retrieval.set_documents(None, scores=3)
+    with monitor.retrieval("kb2") as retrieval:
+        retrieval.set_documents(documents())
+    with monitor.llm_call("m") as call:
+        call.set_response(finish_reasons=123)
+    with monitor.moderation_check() as check:
+        check.set_result(True, categories="violence")
+    with monitor.memory_operation(store="s") as memory:
+        memory.set_result([1, 2], count="many")
+    with monitor.span("plain") as span:
+        span.set_attributes(None)
+        span.add_event("e", [1, 2])
+    assert telemetry.span("retrieval kb")["attributes"]["agents_hub.result.count"] == 0
+    assert telemetry.span("retrieval kb2")["attributes"]["agents_hub.result.count"] == 1
+    assert telemetry.span("chat m")["attributes"]["gen_ai.response.finish_reasons"] == ("123",)
+    guard = telemetry.span("apply_guardrail moderation")["attributes"]
+    assert guard["agents_hub.moderation.category"] == "violence"
+    assert guard["agents_hub.moderation.categories"] == ("violence",)
+    assert telemetry.span("search_memory")["attributes"]["agents_hub.result.count"] == 2
+    assert all(s["status"] == "UNSET" for s in telemetry.spans())
+
+
+def test_monitor_used_after_shutdown_records_nothing_and_stays_quiet(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    with capture() as (monitor, telemetry):
+        monitor.shutdown()
+        caplog.clear()
+        for _ in range(20):
+            with monitor.agent_run("late") as run:
+                run.set_output("x")
+            assert monitor.track_event("late").id is None
+            assert monitor.track_error("late").id is None
+            assert monitor.start_conversation(conversation_id="c").id is None
+        assert telemetry.spans() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("kwargs", [{"duration_s": 1e300}, {"duration_s": -5}, {"latency_ms": -100},
+                                    {"duration_s": float("inf")}, {"duration_s": float("nan")}])
+def test_nonsense_durations_give_a_zero_length_span(monitor, telemetry, kwargs):
+    monitor.track_agent_run(agent_name="timed", **kwargs)
+    span = telemetry.span("invoke_agent timed")
+    assert span["duration_s"] == 0
+    (duration,) = telemetry.metric_points("gen_ai.invoke_agent.duration")
+    assert duration["count"] == 1 and duration["sum"] == 0
+
+
+def test_huge_names_are_cut(monitor, telemetry):
+    with monitor.agent_run("a" * 100_000, model="m" * 100_000):
+        pass
+    (span,) = telemetry.spans()
+    assert len(span["name"]) <= 300 and len(span["attributes"]["gen_ai.agent.name"]) == 256
+    (runs,) = telemetry.metric_points("agents_hub.agent.runs")
+    assert len(runs["attributes"]["gen_ai.request.model"]) == 256

@@ -99,3 +99,52 @@ def test_batched_exporter_receives_spans_on_flush():
         monitor.track_event("later")
         monitor.flush()
         assert [s.name for s in batched.get_finished_spans()] == ["later"]
+
+
+def test_service_name_from_otel_resource_attributes_is_kept(monkeypatch):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-resource-attributes")
+    with capture() as (monitor, telemetry):
+        monitor.track_event("e")
+        assert telemetry.span("e")["resource"]["service.name"] == "from-resource-attributes"
+    monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES")
+    with capture() as (monitor, telemetry):
+        monitor.track_event("e")
+        assert telemetry.span("e")["resource"]["service.name"] == "agents-hub-agent"
+
+
+def test_shutdown_is_bounded_in_total_when_span_and_metric_exports_both_hang():
+    import threading
+    import time
+
+    from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult
+
+    from agents_hub_monitoring.testing import RecordingSpanExporter
+
+    release = threading.Event()
+
+    class HangingSpans(RecordingSpanExporter):
+        def shutdown(self) -> None:
+            release.wait(30)
+
+    class HangingMetrics(MetricExporter):
+        def export(self, metrics_data, timeout_millis=10_000, **kwargs):
+            release.wait(30)
+            return MetricExportResult.SUCCESS
+
+        def force_flush(self, timeout_millis=10_000):
+            return True
+
+        def shutdown(self, timeout_millis=30_000, **kwargs):
+            release.wait(30)
+
+    with capture(exporters=[HangingSpans()], metric_exporters=[HangingMetrics()],
+                 shutdown_timeout_s=3.0) as (monitor, _):
+        monitor.track_event("e")
+        started = time.monotonic()
+        monitor.shutdown()
+        elapsed = time.monotonic() - started
+    release.set()
+    # One shared deadline of 3 s: one deadline per provider would take at least 6 s, and the
+    # exporters themselves would hang for 30 s.
+    assert elapsed < 5.5

@@ -8,7 +8,8 @@ failing never reaches the host program. Failures are counted (visible as health 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
@@ -24,6 +25,7 @@ __all__ = [
     "ResilientMetricExporter",
     "ResilientSpanExporter",
     "call_with_deadline",
+    "run_with_deadline",
 ]
 
 DEFAULT_SHUTDOWN_TIMEOUT_S = 5.0
@@ -72,6 +74,33 @@ def call_with_deadline(name: str, action: object, timeout_s: float) -> bool:
         internal_logger.warning(f"{name}:timeout", "%s did not finish within %.1fs; abandoned", name, timeout_s)
         return False
     return bool(outcome)
+
+
+def run_with_deadline(actions: dict[str, Callable[[], object]], timeout_s: float) -> bool:
+    """Run several actions side by side on daemon threads and wait at most ``timeout_s`` in all.
+
+    Returns False when any of them timed out or raised.
+    """
+    finished: dict[str, bool] = {}
+
+    def run(name: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+            finished[name] = True
+        except Exception as error:
+            finished[name] = False
+            internal_logger.warning(f"{name}:deadline", "%s failed: %s", name, error)
+
+    workers = [threading.Thread(target=run, args=item, name=f"agents-hub-{item[0]}", daemon=True)
+               for item in actions.items()]
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    for name in (name for name in actions if name not in finished):
+        internal_logger.warning(f"{name}:timeout", "%s did not finish within %.1fs; abandoned", name, timeout_s)
+    return all(finished.get(name, False) for name in actions)
 
 
 class ResilientSpanExporter(SpanExporter):

@@ -73,6 +73,7 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin, Decor
         max_open_turns: int = 1000,
         max_turn_age_s: float = 3600.0,
     ) -> None:
+        self._closed = False
         if not isinstance(name, str) or not name:
             raise ValueError("name must be a non-empty string")
         privacy = privacy or PrivacySettings.from_env()
@@ -95,7 +96,6 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin, Decor
         self._instruments = DeferredInstruments(
             Instruments(self._pipeline.meter, health=lambda: self._pipeline.export_stats), self._pipeline.meter)
         self._init_hooks(max_open_turns=max_open_turns, max_turn_age_s=max_turn_age_s)
-        self._closed = False
         _register_exit_flush(self)
 
     # -- the pipeline ----------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def open_handle(monitor: BaseMonitor, spec: OperationSpec[H], parent: SpanHandle
 def emit_completed(monitor: BaseMonitor, spec: OperationSpec[H], *, parent: SpanHandle | None = None,
                    duration_s: float | None = None, fill: Callable[[H], Any] | None = None) -> str:
     """Record an operation that already happened: back-dated by ``duration_s`` (zero-length if None)."""
+    duration_s = _sane_duration(duration_s)
     end_ns = time.time_ns()
     start_ns = end_ns - int(duration_s * 1e9) if duration_s else end_ns
     handle = open_handle(monitor, spec, parent, start_time_ns=start_ns)
@@ -51,3 +52,14 @@ def emit_completed(monitor: BaseMonitor, spec: OperationSpec[H], *, parent: Span
         fill(handle)
     handle.end(end_ns, duration_s=duration_s or 0.0)
     return handle.span_id
+
+
+_MAX_DURATION_S = 365 * 24 * 3600.0
+
+
+def _sane_duration(duration_s: float | None) -> float | None:
+    """A reported duration we can place on a timeline: negative, NaN, infinite or over a year
+    (a unit mix-up, or garbage) is dropped and the operation recorded as zero-length."""
+    if duration_s is None or not 0.0 <= duration_s <= _MAX_DURATION_S:
+        return None
+    return duration_s

@@ -37,6 +37,8 @@ def _normalise(error: Any) -> BaseException | str:
 def record_error(monitor: BaseMonitor, error: Any, *, context: Mapping[str, Any] | None,
                  conversation_id: Any, agent_name: str | None, user_id: Any,
                  metadata: Mapping[str, Any] | None) -> Tracked:
+    if monitor._closed:
+        return Tracked(None)
     try:
         return Tracked(_record(monitor, _normalise(error), context or {}, conversation_id, agent_name,
                                user_id, metadata))

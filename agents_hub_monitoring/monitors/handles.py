@@ -84,8 +84,9 @@ class SpanHandle:
             self.span.set_attribute(key, attribute_value(value))
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
-        for key, value in attributes.items():
-            self.set_attribute(str(key), value)
+        if isinstance(attributes, Mapping):  # anything else (None, a list) is ignored
+            for key, value in attributes.items():
+                self.set_attribute(str(key), value)
 
     def set_input(self, value: Any) -> None:
         self._set_content(sc.INPUT_VALUE, value)
@@ -99,7 +100,8 @@ class SpanHandle:
             self.span.set_attribute(key, text)
 
     def add_event(self, name: str, attributes: Mapping[str, Any] | None = None) -> None:
-        self.span.add_event(name, {str(k): attribute_value(v) for k, v in (attributes or {}).items()})
+        items = attributes.items() if isinstance(attributes, Mapping) else ()
+        self.span.add_event(str(name), {str(k): attribute_value(v) for k, v in items})
 
     def record_error(self, error: BaseException | str, *, error_type: str | None = None) -> None:
         """Mark the operation failed: status ERROR, ``error.type``, the exception as an event.

@@ -34,6 +34,8 @@ def tracked(function: Callable[..., str | None]) -> Callable[..., Tracked]:
 
     @functools.wraps(function)
     def call(self: Any, *args: Any, **kwargs: Any) -> Tracked:
+        if self._closed:  # after shutdown nothing is recorded (and nothing is logged per call)
+            return Tracked(None)
         try:
             return Tracked(function(self, *args, **kwargs))
         except Exception as error:

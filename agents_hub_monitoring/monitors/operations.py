@@ -41,6 +41,16 @@ class AgentRunHandle(SpanHandle):
             error_type=self._error_type)
 
 
+def as_list(value: Any) -> list[Any]:
+    """A list view of what a caller passed as "several": None -> [], one string or object -> [it];
+    a generator is not consumed (that would take it from its owner), so it counts as one item."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
 # Handle field and span attribute for each argument of ``LLMCallHandle.set_usage``, in order.
 _USAGE_FIELDS = (
     ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS),
@@ -97,8 +107,7 @@ class LLMCallHandle(SpanHandle):
         if response_id:
             self.span.set_attribute(sc.GEN_AI_RESPONSE_ID, str(response_id))
         if finish_reasons:
-            reasons = [finish_reasons] if isinstance(finish_reasons, str) else [str(r) for r in finish_reasons]
-            self.span.set_attribute(sc.GEN_AI_RESPONSE_FINISH_REASONS, reasons)
+            self.span.set_attribute(sc.GEN_AI_RESPONSE_FINISH_REASONS, [str(r) for r in as_list(finish_reasons)])
 
     def set_output(self, value: Any) -> None:
         """The completion: text, a message, or a list of messages (role defaults to assistant)."""
@@ -172,10 +181,11 @@ class RetrievalHandle(SpanHandle):
         self.documents: int | None = None
 
     def set_documents(self, documents: Sequence[Any], scores: Sequence[Any] | None = None) -> None:
-        self.documents = len(documents)
+        found = as_list(documents)
+        self.documents = len(found)
         self.span.set_attribute(sc.RESULT_COUNT, self.documents)
-        self._set_content(sc.GEN_AI_RETRIEVAL_DOCUMENTS, list(documents))
-        cleaned = [s for s in (coerce_float(score) for score in scores or ()) if s is not None]
+        self._set_content(sc.GEN_AI_RETRIEVAL_DOCUMENTS, found)
+        cleaned = [s for s in (coerce_float(score) for score in as_list(scores)) if s is not None]
         if cleaned:
             self.span.set_attribute(sc.RESULT_SCORES, cleaned)
 
@@ -198,6 +208,7 @@ class MemoryHandle(SpanHandle):
 
     def set_result(self, value: Any, count: int | None = None) -> None:
         self.set_output(value)
+        count = coerce_token_count(count) if count is not None else None
         if count is None and isinstance(value, (list, tuple)):
             count = len(value)
         if count is not None:
@@ -222,6 +233,7 @@ class ModerationHandle(SpanHandle):
     def set_result(self, flagged: bool, *, category: str | None = None, categories: Sequence[str] = (),
                    action: str | None = None, score: float | None = None) -> None:
         self.flagged = bool(flagged)
+        categories = as_list(categories)
         self.category = str(category) if category else (str(categories[0]) if categories else None)
         self.action = str(action) if action else None
         self.span.set_attribute(sc.MODERATION_FLAGGED, self.flagged)

@@ -58,6 +58,9 @@ class SpanScope(Generic[H]):
 
     def __enter__(self) -> H:
         spec = self._spec
+        if self._monitor._closed:  # after shutdown: the block runs, nothing is recorded
+            self.handle = self._non_recording_handle()
+            return self.handle  # type: ignore[return-value]
         try:
             if spec.conversation is not None and not spec.conversation.is_empty():
                 merged = _current.get().merged_with(spec.conversation)

@@ -20,6 +20,7 @@ from agents_hub_monitoring.monitors.operations import (
 )
 from agents_hub_monitoring.monitors.scope import OperationSpec
 from agents_hub_monitoring.pricing import normalize_provider
+from agents_hub_monitoring.serialization import safe_repr
 from agents_hub_monitoring.telemetry import semconv as sc
 from agents_hub_monitoring.telemetry.context import ConversationContext
 from agents_hub_monitoring.telemetry.messages import to_semconv_messages
@@ -28,6 +29,17 @@ if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
 __all__ = ["OperationSpecs"]
+
+
+MAX_NAME_CHARS = 256  # names become span names and metric attributes: keep them short
+
+
+def short_name(value: Any, default: str = "") -> str:
+    """A name as text, never empty when a default is given, cut to ``MAX_NAME_CHARS``; never raises."""
+    if value is None or value == "":
+        return default
+    text = value if isinstance(value, str) else safe_repr(value, limit=MAX_NAME_CHARS)
+    return text[:MAX_NAME_CHARS] or default
 
 
 def _extra(attributes: dict[str, Any], extra: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -56,7 +68,7 @@ def _never_raise(builder: Callable[..., OperationSpec[Any]]) -> Callable[..., Op
         except Exception as error:
             report_internal_failure(builder.__name__, error)
             monitor = self
-            return OperationSpec(str(target or builder.__name__.strip("_")), SpanKind.INTERNAL, {},
+            return OperationSpec(short_name(target, builder.__name__.strip("_")), SpanKind.INTERNAL, {},
                                  lambda span: SpanHandle(span, monitor))
 
     return build
@@ -78,12 +90,12 @@ class OperationSpecs:
     def _agent_spec(self, name: str, *, context: Any = None, input: Any = None, model: str | None = None,
                     agent_id: str | None = None, attributes: Mapping[str, Any] | None = None
                     ) -> OperationSpec[AgentRunHandle]:
-        name = str(name) if name else "agent"
+        name = short_name(name, "agent")
         start = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: name}
         if agent_id:
-            start[sc.GEN_AI_AGENT_ID] = str(agent_id)
+            start[sc.GEN_AI_AGENT_ID] = short_name(agent_id)
         if model:
-            start[sc.GEN_AI_REQUEST_MODEL] = str(model)
+            start[sc.GEN_AI_REQUEST_MODEL] = model = short_name(model)
         self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(
@@ -95,8 +107,9 @@ class OperationSpecs:
     def _llm_spec(self, model: str | None, *, provider: str | None = None, messages: Any = None,
                   system: Any = None, parameters: Mapping[str, Any] | None = None, operation: str = "chat",
                   attributes: Mapping[str, Any] | None = None) -> OperationSpec[LLMCallHandle]:
-        provider_name = normalize_provider(str(provider)) if provider else None
-        model_name = str(model) if model else None
+        provider_name = normalize_provider(short_name(provider)) if provider else None
+        model_name = short_name(model) if model else None
+        operation = short_name(operation, "chat")
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation}
         if provider_name:
             start[sc.GEN_AI_PROVIDER_NAME] = provider_name
@@ -119,9 +132,9 @@ class OperationSpecs:
     def _tool_spec(self, name: str, *, arguments: Any = None, call_id: str | None = None,
                    tool_type: str = "function", attributes: Mapping[str, Any] | None = None
                    ) -> OperationSpec[ToolCallHandle]:
-        name = str(name) if name else "tool"
+        name = short_name(name, "tool")
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: name,
-                                 sc.GEN_AI_TOOL_TYPE: tool_type}
+                                 sc.GEN_AI_TOOL_TYPE: short_name(tool_type, "function")}
         if call_id:
             start[sc.GEN_AI_TOOL_CALL_ID] = str(call_id)
         self._put_content(start, sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments)
@@ -134,7 +147,7 @@ class OperationSpecs:
                         attributes: Mapping[str, Any] | None = None) -> OperationSpec[RetrievalHandle]:
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
         if source:
-            start[sc.GEN_AI_DATA_SOURCE_ID] = str(source)
+            start[sc.GEN_AI_DATA_SOURCE_ID] = source = short_name(source)
         self._put_content(start, sc.GEN_AI_RETRIEVAL_QUERY_TEXT, query)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(sc.span_name(sc.OP_RETRIEVAL, source), SpanKind.CLIENT, _extra(start, attributes),
@@ -144,10 +157,10 @@ class OperationSpecs:
     def _memory_spec(self, operation: str, *, store: str | None = None, input: Any = None,
                      attributes: Mapping[str, Any] | None = None) -> OperationSpec[MemoryHandle]:
         # The conventions name five memory operations; any other name is kept as given.
-        operation = str(operation) if operation else "search_memory"
+        operation = short_name(operation, "search_memory")
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.MEMORY_OPERATION: operation}
         if store:
-            start[sc.MEMORY_STORE] = str(store)
+            start[sc.MEMORY_STORE] = store = short_name(store)
         self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
         return OperationSpec(operation, SpanKind.CLIENT, _extra(start, attributes),
@@ -156,7 +169,7 @@ class OperationSpecs:
     @_never_raise
     def _moderation_spec(self, component: str, *, input: Any = None,
                          attributes: Mapping[str, Any] | None = None) -> OperationSpec[ModerationHandle]:
-        component = str(component) if component else "moderation"
+        component = short_name(component, "moderation")
         start: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_GUARDRAIL, sc.GEN_AI_GUARDRAIL_NAME: component}
         self._put_content(start, sc.INPUT_VALUE, input)
         monitor: BaseMonitor = self  # type: ignore[assignment]
@@ -167,4 +180,5 @@ class OperationSpecs:
     def _plain_spec(self, name: str, *, kind: SpanKind = SpanKind.INTERNAL,
                     attributes: Mapping[str, Any] | None = None) -> OperationSpec[SpanHandle]:
         monitor: BaseMonitor = self  # type: ignore[assignment]
-        return OperationSpec(str(name), kind, _extra({}, attributes), lambda span: SpanHandle(span, monitor))
+        return OperationSpec(short_name(name, "span"), kind, _extra({}, attributes),
+                             lambda span: SpanHandle(span, monitor))

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from agents_hub_monitoring.serialization import coerce_id
+from agents_hub_monitoring.serialization import coerce_id, safe_repr
 
 __all__ = [
     "ConversationContext",
@@ -50,11 +50,11 @@ class ConversationContext:
         if raw_metadata is None:
             metadata: dict[str, Any] = {}
         elif isinstance(raw_metadata, Mapping):
-            metadata = {str(key): value for key, value in raw_metadata.items()}
+            metadata = {_text(key): value for key, value in raw_metadata.items()}
         else:
             metadata = {"metadata": raw_metadata}
         known = {"conversation_id", "user_id", "session_id", "tags"}
-        metadata.update({str(key): value for key, value in values.items() if key not in known})
+        metadata.update({_text(key): value for key, value in values.items() if key not in known})
         return cls(
             conversation_id=coerce_id(values.get("conversation_id")),
             user_id=coerce_id(values.get("user_id")),
@@ -78,15 +78,18 @@ class ConversationContext:
         return not (self.conversation_id or self.user_id or self.session_id or self.tags or self.metadata)
 
 
+def _text(key: Any) -> str:
+    return key if isinstance(key, str) else safe_repr(key)  # safe_repr never raises
+
+
 def _coerce_tags(tags: Any) -> tuple[str, ...]:
     if tags is None:
         return ()
     if isinstance(tags, str):
         return (tags,)
-    try:
-        return tuple(str(tag) for tag in tags)
-    except TypeError:
-        return (str(tags),)
+    if isinstance(tags, (list, tuple, set, frozenset)):
+        return tuple(_text(tag) for tag in tags)
+    return (_text(tags),)  # one tag given bare (and never consume a generator)
 
 
 _EMPTY = ConversationContext()

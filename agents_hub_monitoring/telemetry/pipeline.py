@@ -7,7 +7,6 @@ OTel setup keeps its pipeline and never receives our spans (nor we its spans).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from agents_hub_monitoring.exporters.resilient import (
     ResilientMetricExporter,
     ResilientSpanExporter,
     call_with_deadline,
+    run_with_deadline,
 )
 from agents_hub_monitoring.exporters.scrubbing import ScrubbingSpanExporter
 from agents_hub_monitoring.privacy import PrivacySettings, Scrubber
@@ -82,15 +82,18 @@ class PipelineSettings:
 def build_resource(settings: PipelineSettings) -> Resource:
     """Resource from settings over ``OTEL_RESOURCE_ATTRIBUTES`` / ``OTEL_SERVICE_NAME``."""
     attributes: dict[str, Any] = dict(settings.resource_attributes)
-    service_name = settings.service_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
-    attributes["service.name"] = service_name
+    if settings.service_name:
+        attributes["service.name"] = settings.service_name
     if settings.release:
         attributes["service.version"] = settings.release
     if settings.environment:
         attributes[semconv.DEPLOYMENT_ENVIRONMENT] = settings.environment
     attributes.setdefault("telemetry.distro.name", INSTRUMENTATION_SCOPE)
     attributes.setdefault("telemetry.distro.version", __version__)
-    return Resource.create(attributes)
+    resource = Resource.create(attributes)  # applies OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES
+    if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({"service.name": DEFAULT_SERVICE_NAME}))
+    return resource
 
 
 class TelemetryPipeline:
@@ -162,11 +165,12 @@ class TelemetryPipeline:
         return finished and all(outcome)
 
     def shutdown(self) -> None:
-        """Flush and stop both providers; returns within about twice ``shutdown_timeout_s``."""
+        """Flush and stop both providers, side by side; returns within ``shutdown_timeout_s``."""
         if self._shut_down:
             return
         self._shut_down = True
         timeout = self.settings.shutdown_timeout_s
-        call_with_deadline("tracer_provider.shutdown", self.tracer_provider.shutdown, timeout)
-        call_with_deadline("meter_provider.shutdown",
-                           lambda: self.meter_provider.shutdown(timeout_millis=timeout * 1000), timeout)
+        run_with_deadline({
+            "tracer_provider.shutdown": self.tracer_provider.shutdown,
+            "meter_provider.shutdown": lambda: self.meter_provider.shutdown(timeout_millis=timeout * 1000),
+        }, timeout)

@@ -6,6 +6,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.serialization import dumps
 from agents_hub_monitoring.telemetry import semconv
 from agents_hub_monitoring.telemetry.context import _EMPTY, ConversationContext, _current
 
@@ -24,8 +25,9 @@ def conversation_attributes(conversation: ConversationContext) -> dict[str, obje
     if conversation.tags:
         attributes[semconv.TAGS] = list(conversation.tags)
     for key, value in conversation.metadata.items():
+        # Nested values go as JSON (what the official Langfuse SDK does too), never a Python repr.
         attributes[semconv.METADATA_PREFIX + str(key)] = (
-            value if isinstance(value, (str, bool, int, float)) else str(value)
+            value if isinstance(value, (str, bool, int, float)) else dumps(value)
         )
     return attributes
 
@@ -62,7 +64,11 @@ class ConversationStampingProcessor(StartOnlyProcessor):
         # Contexts are immutable and usually reused for many spans: build the dict once.
         cached = self._cache
         if cached[0] is not conversation:
-            cached = (conversation, conversation_attributes(conversation))
+            try:
+                cached = (conversation, conversation_attributes(conversation))
+            except Exception as error:  # e.g. a metadata key whose str() raises: stamp nothing
+                report_internal_failure("conversation stamping", error)
+                cached = (conversation, {})
             self._cache = cached
         span.set_attributes(cached[1])
 
