@@ -51,3 +51,40 @@ def test_scores_reach_every_child():
     both.add_user_feedback("conv", 4)
     both.shutdown()
     assert received == [("one", "user_feedback"), ("two", "user_feedback")]
+
+
+async def test_a_custom_members_own_hooks_are_called_too():
+    calls: list[tuple[str, dict]] = []
+
+    class CustomMonitor(BaseMonitor):
+        async def track_llm_call(self, **kwargs):
+            calls.append(("llm_call", kwargs))
+
+        def track_event(self, name, properties=None, **kwargs):
+            calls.append(("event", {"name": name}))
+            return super().track_event(name, properties, **kwargs)
+
+    first, first_telemetry = _monitor_with_capture(name="first")
+    both = combine(first, CustomMonitor("custom"))
+    await both.track_llm_call(provider="openai", model="gpt-4o", messages=[], conversation_id="c",
+                              output_tokens=3)
+    event_id = both.track_event("signup").id
+    both.shutdown()
+    assert calls == [("llm_call", {"provider": "openai", "model": "gpt-4o", "messages": [],
+                                   "conversation_id": "c", "output_tokens": 3}),
+                     ("event", {"name": "signup"})]
+    assert event_id and first_telemetry.span_names().count("signup") == 1  # spans still created once
+
+
+def test_an_unawaited_async_member_hook_is_closed_quietly(recwarn):
+    import gc
+
+    class AsyncHooks(BaseMonitor):
+        async def track_error(self, error, context=None, **kwargs):
+            raise AssertionError("never awaited, so never run")
+
+    both = combine(AsyncHooks("a"))
+    both.track_error("boom")
+    gc.collect()
+    both.shutdown()
+    assert not [w for w in recwarn if "never awaited" in str(w.message)]

@@ -9,6 +9,7 @@ scores API.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.monitors.base import BaseMonitor
+from agents_hub_monitoring.monitors.scope import Tracked
 
 __all__ = ["CompositeMonitor", "combine"]
 
@@ -61,8 +63,49 @@ class _FanoutInstruments:
         return record
 
 
+_HOOKS = ("start_conversation", "end_conversation", "track_user_message", "track_assistant_message",
+          "track_llm_call", "track_llm_result", "track_tool_usage", "track_error", "track_custom_event",
+          "track_event", "track_agent_run", "track_moderation_event", "score_conversation", "add_user_feedback")
+
+
+def _user_override(child: BaseMonitor, name: str) -> Callable[..., Any] | None:
+    """A child's own ``track_*`` hook (a custom monitor's), not one of this package's."""
+    method = getattr(type(child), name, None)
+    if method is None or method is getattr(BaseMonitor, name):
+        return None
+    return None if method.__module__.startswith("agents_hub_monitoring.") else method
+
+
+def _forwarding(name: str) -> Callable[..., Any]:
+    own = getattr(BaseMonitor, name)
+
+    def hook(self: CompositeMonitor, *args: Any, **kwargs: Any) -> Any:
+        result = own(self, *args, **kwargs)  # the spans, once, for every member's pipeline
+        pending = []
+        for child in self.monitors:
+            override = _user_override(child, name)
+            if override is None:
+                continue
+            try:
+                value = override(child, *args, **kwargs)
+                if inspect.isawaitable(value) and not isinstance(value, Tracked):
+                    pending.append(value)
+            except Exception as error:
+                report_internal_failure(f"{type(child).__name__}.{name}", error)
+        return Tracked(result.id, pending) if pending else result
+
+    hook.__name__ = hook.__qualname__ = name
+    hook.__doc__ = own.__doc__
+    return hook
+
+
 class CompositeMonitor(BaseMonitor):
-    """Several monitors behind one facade. Use it exactly like any monitor."""
+    """Several monitors behind one facade. Use it exactly like any monitor.
+
+    Spans are created once, on the composite's provider (its resource and sampler apply), and
+    every member's pipeline receives them. A member's own ``track_*`` overrides (a custom
+    monitor's) are called too, with the same arguments.
+    """
 
     def __init__(self, *monitors: BaseMonitor, name: str = "composite", **kwargs: Any) -> None:
         if not monitors or not all(isinstance(m, BaseMonitor) for m in monitors):
@@ -92,6 +135,10 @@ class CompositeMonitor(BaseMonitor):
 
     def __repr__(self) -> str:
         return f"CompositeMonitor({', '.join(repr(child) for child in self.monitors)})"
+
+
+for _name in _HOOKS:
+    setattr(CompositeMonitor, _name, _forwarding(_name))
 
 
 def combine(*monitors: BaseMonitor, **kwargs: Any) -> CompositeMonitor:

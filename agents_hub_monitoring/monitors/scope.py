@@ -126,18 +126,28 @@ class Tracked:
     """The result of a ``track_*`` call: usable directly, or awaited as the original API was.
 
     The work is already done when the call returns; awaiting just hands back the id, so both
-    ``monitor.track_event(...)`` and ``await monitor.track_event(...)`` work.
+    ``monitor.track_event(...)`` and ``await monitor.track_event(...)`` work. A combined monitor
+    whose members have async hooks of their own hands those back in ``pending``: awaiting the
+    result runs them; a result that is never awaited closes them quietly.
     """
 
-    __slots__ = ("id",)
+    __slots__ = ("id", "pending")
 
-    def __init__(self, id: str | None) -> None:
+    def __init__(self, id: str | None, pending: list[Any] | None = None) -> None:
         self.id = id
+        self.pending = pending
 
     def __await__(self) -> Any:
-        if False:  # pragma: no cover - makes this a generator without suspending
-            yield
+        pending, self.pending = self.pending, None
+        for awaitable in pending or ():
+            yield from awaitable.__await__()
         return self.id
+
+    def __del__(self) -> None:
+        for awaitable in self.pending or ():
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()  # never awaited: no "coroutine was never awaited" warning at exit
 
     def __repr__(self) -> str:
         return f"Tracked(id={self.id!r})"
