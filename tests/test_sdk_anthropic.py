@@ -162,6 +162,7 @@ def test_stream_helper_closed_early_ends_the_span(sync_client, monitor, telemetr
                 break
     span = only_span(telemetry)
     assert span["status"] == "UNSET" and span["attributes"]["agents_hub.time_to_first_chunk"] > 0
+    assert span["attributes"]["agents_hub.outcome"] == "closed"
     assert span["attributes"]["gen_ai.response.id"] == "msg_01XFDUDYJgAACzvnptvVoYEL"
     assert "gen_ai.response.finish_reasons" not in span["attributes"]
 
@@ -258,3 +259,28 @@ def test_monitor_methods_instrument_and_restore_anthropic(monitor):
     assert Messages.create is not original
     monitor.uninstrument_anthropic()
     assert Messages.create is original
+
+
+@pytest.mark.parametrize("helper", [False, True])
+def test_error_event_mid_stream_passes_through(sync_client, monitor, telemetry, helper):
+    client = sync_client("/cut/4")
+
+    def consume() -> None:
+        if helper:
+            with client.messages.stream(model=MODEL, max_tokens=64, messages=MESSAGES) as stream:
+                stream.until_done()
+        else:
+            list(client.messages.create(model=MODEL, max_tokens=64, messages=MESSAGES, stream=True))
+
+    with pytest.raises(anthropic.APIStatusError) as plain:
+        consume()
+    instrument_anthropic(monitor)
+    with pytest.raises(anthropic.APIStatusError) as instrumented:
+        consume()
+    error = instrumented.value
+    assert type(error) is type(plain.value) and str(error) == str(plain.value) and error.body == plain.value.body
+    span = only_span(telemetry)
+    attrs = span["attributes"]
+    assert span["status"] == "ERROR" and attrs["error.type"] == "APIStatusError"  # status 200: the SDK's base class
+    # what arrived before the error is kept
+    assert attrs["gen_ai.response.id"] == "msg_01XFDUDYJgAACzvnptvVoYEL" and attrs["agents_hub.time_to_first_chunk"] > 0

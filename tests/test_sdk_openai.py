@@ -253,6 +253,7 @@ def test_stream_closed_early_ends_the_span(sync_client, monitor, telemetry):
     stream.close()
     span = only_span(telemetry)
     assert span["status"] == "UNSET" and span["attributes"]["agents_hub.time_to_first_chunk"] > 0
+    assert span["attributes"]["agents_hub.outcome"] == "closed"
     assert "gen_ai.response.finish_reasons" not in span["attributes"]
     with client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True) as stream:
         for _ in stream:

@@ -5,7 +5,8 @@ clients); ``instrument_openai(monitor, client)`` patches that client only. Each
 ``chat.completions.create/parse`` and ``responses.create/parse`` call becomes a ``chat {model}``
 span with parameters, usage (cached and reasoning tokens included), finish reasons, output
 messages with tool calls, cost and, for streams, time to first chunk. The helpers
-``chat.completions.stream()`` and ``responses.stream()`` go through ``create`` and are covered.
+``chat.completions.stream()`` and ``responses.stream()`` go through ``create`` and are covered;
+leaving them early ends the span when they close their response (``sdk_streams``).
 
 Streamed chat completions carry usage only when the caller asks for it with
 ``stream_options={"include_usage": True}``; we never change the request to get it.

@@ -3,17 +3,17 @@
 A patched method opens a ``chat {model}`` span (through the monitor's ``_llm_spec``), makes it
 current while the SDK sends the request (so HTTP-level spans nest under it), and ends it when the
 call returns, or, for a stream, when the stream is exhausted, fails, is closed or is garbage
-collected. Our code never breaks the call: if it fails, the original still runs and returns its
-normal result, and the SDK's own exceptions pass through unchanged (recorded with ``error.type``).
+collected. Inside an LLM span of the same monitor (``@monitor.llm``) no span is opened: that span
+is the call (see ``sdk_request.enclosing_llm_span``). Our code never breaks the call: if it fails,
+the original still runs and returns its normal result, and the SDK's own exceptions pass through
+unchanged (recorded with ``error.type``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import ModuleType
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry import context as otel_context
@@ -21,9 +21,18 @@ from opentelemetry import trace
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.instrument.capture import write_llm_metadata
+from agents_hub_monitoring.instrument.sdk_request import (
+    LLMRequest,
+    capturable,
+    enclosing_llm_span,
+    given,
+    model_name,
+    request_parameters,
+    require_sdk,
+)
 from agents_hub_monitoring.instrument.sdk_streams import AsyncStreamProxy, StreamProxy
+from agents_hub_monitoring.instrument.spans import end_closed
 from agents_hub_monitoring.monitors.emit import open_handle
-from agents_hub_monitoring.telemetry import semconv as sc
 from agents_hub_monitoring.telemetry.usage import read_llm_result
 
 if TYPE_CHECKING:
@@ -34,69 +43,10 @@ __all__ = ["Accumulator", "CallSite", "LLMCall", "LLMRequest", "PatchState", "ca
            "request_parameters", "require_sdk"]
 
 
-def require_sdk(module: str, extra: str) -> ModuleType:
-    """Import an SDK, or say which extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(f"agents_hub_monitoring: the {extra} integration needs the `{module}` package; "
-                          f"install it with `pip install agents-hub-monitoring[{extra}]`") from error
-
-
-def given(value: Any) -> Any:
-    """None for the SDKs' "not given" sentinels (``omit``, ``NOT_GIVEN``), the value otherwise."""
-    return None if type(value).__name__ in ("Omit", "NotGiven") else value
-
-
-def capturable(value: Any) -> Any:
-    """The value if reading it cannot consume it: a one-shot iterable given to the SDK stays untouched."""
-    value = given(value)
-    return value if isinstance(value, (str, list, tuple, Mapping)) else None
-
-
-def request_parameters(kwargs: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
-    """``gen_ai.request.*`` parameters: SDK argument -> convention name; the first one given wins."""
-    parameters: dict[str, Any] = {}
-    for argument, name in names.items():
-        value = given(kwargs.get(argument))
-        if value is None or name in parameters:
-            continue
-        if name == "stop_sequences":  # a string or a list of strings; the conventions want a list
-            value = [value] if isinstance(value, str) else [str(v) for v in value] if isinstance(
-                value, (list, tuple)) else None
-        if isinstance(value, (str, bool, int, float)) or (isinstance(value, list) and value):
-            parameters[name] = value
-    return parameters
-
-
-def model_name(value: Any) -> str | None:
-    value = given(value)
-    return str(value) if value else None
-
-
 class Accumulator(Protocol):
     def add(self, item: Any) -> None: ...
 
     def result(self) -> Any: ...
-
-
-@dataclass
-class LLMRequest:
-    """What a call asks for, read from its keyword arguments."""
-
-    model: str | None
-    provider: str
-    messages: Any = None
-    system: Any = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    tools: Any = None
-    stream: bool = False
-
-    def spec(self, monitor: BaseMonitor) -> Any:
-        tools = monitor._content(self.tools) if self.tools else None
-        return monitor._llm_spec(self.model, provider=self.provider, messages=self.messages, system=self.system,
-                                 parameters=self.parameters, operation=sc.OP_CHAT,
-                                 attributes={sc.GEN_AI_TOOL_DEFINITIONS: tools} if tools else None)
 
 
 @dataclass(frozen=True)
@@ -154,6 +104,10 @@ class LLMCall:
             return None
         try:
             request = site.describe(resource, kwargs)
+            enclosing = enclosing_llm_span(monitor)
+            if enclosing is not None:  # that span is this call: no second span, no second count
+                request.enrich(enclosing, monitor)
+                return None
             handle = open_handle(monitor, request.spec(monitor))
             accumulator = site.accumulator(monitor.capture_content) if request.stream and site.accumulator else None
             return cls(handle, site, accumulator)
@@ -208,8 +162,11 @@ class LLMCall:
         except Exception as error:
             report_internal_failure("llm sdk stream chunk", error)
 
-    def end_stream(self, error: BaseException | None = None) -> None:
-        """The stream ended: exhausted, closed, dropped (``error`` None) or failed (never raises)."""
+    def end_stream(self, error: BaseException | None = None, *, closed: bool = False) -> None:
+        """The stream ended: exhausted, ``closed`` (or dropped) before its end, or failed (never raises).
+
+        A stream left early is not a failure: outcome ``closed``, as for decorated generators.
+        """
         if self._ended:
             return
         if error is not None:
@@ -217,7 +174,13 @@ class LLMCall:
             return
         self._ended = True
         self._fill_accumulated("llm sdk stream end")
-        self._end_quietly()
+        if not closed:
+            self._end_quietly()
+            return
+        try:
+            end_closed(self.handle)
+        except Exception as internal:
+            report_internal_failure("llm sdk stream close", internal)
 
     def _fill_accumulated(self, where: str) -> None:
         # What the stream delivered so far; failing to read it must not keep the span from ending.

@@ -3,8 +3,13 @@
 The proxy passes every chunk through unchanged and tells its call about it (first chunk, usage
 and finish reasons accumulated from the chunks). The span ends when the stream is exhausted,
 raises, is closed (``close()``, ``with``/``async with``, or the SDK's stream helpers closing it),
-or is garbage-collected unfinished. ``isinstance(proxy, openai.Stream)`` still holds, and any
-other attribute (``response``, ``_iterator``...) is the wrapped stream's own.
+or is garbage-collected unfinished; a stream left before its end has outcome ``closed``.
+``isinstance(proxy, openai.Stream)`` still holds, and any other attribute (``_iterator``...) is
+the wrapped stream's own.
+
+``response`` is the wrapped stream's HTTP response behind a thin proxy whose ``close()`` /
+``aclose()`` also ends the span: OpenAI's ``.stream()`` helpers (``ChatCompletionStream``,
+``ResponseStream``) close the response they took from the stream, never the stream itself.
 """
 
 from __future__ import annotations
@@ -18,30 +23,66 @@ __all__ = ["AsyncStreamProxy", "StreamProxy"]
 class _Observer(Protocol):
     def observe(self, item: Any) -> None: ...
 
-    def end_stream(self, error: BaseException | None = None) -> None: ...
+    def end_stream(self, error: BaseException | None = None, *, closed: bool = False) -> None: ...
 
 
-class _ProxyBase:
-    __slots__ = ("__weakref__", "_agents_hub_call", "_agents_hub_stream")
+class _Transparent:
+    """Looks like, and forwards everything to, the object in ``_agents_hub_target``."""
 
-    def __init__(self, stream: Any, call: _Observer) -> None:
-        object.__setattr__(self, "_agents_hub_stream", stream)
+    __slots__ = ("__weakref__", "_agents_hub_call", "_agents_hub_target")
+
+    def __init__(self, target: Any, call: _Observer) -> None:
+        object.__setattr__(self, "_agents_hub_target", target)
         object.__setattr__(self, "_agents_hub_call", call)
 
     @property  # type: ignore[misc]
-    def __class__(self) -> type:  # isinstance() checks against the SDK's stream classes keep working
-        return type(self._agents_hub_stream)
+    def __class__(self) -> type:  # isinstance() checks against the SDK's classes keep working
+        return type(self._agents_hub_target)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_agents_hub_"):  # a slot not set yet (e.g. in __del__): no recursion
             raise AttributeError(name)
-        return getattr(self._agents_hub_stream, name)
+        return getattr(self._agents_hub_target, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._agents_hub_stream, name, value)
+        setattr(self._agents_hub_target, name, value)
 
     def __repr__(self) -> str:
-        return repr(self._agents_hub_stream)
+        return repr(self._agents_hub_target)
+
+
+class _ClosingResponse(_Transparent):
+    """The stream's HTTP response; closing it (sync or async) ends the span, outcome ``closed``."""
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        try:
+            self._agents_hub_target.close()
+        finally:
+            self._agents_hub_call.end_stream(closed=True)
+
+    async def aclose(self) -> None:
+        try:
+            await self._agents_hub_target.aclose()
+        finally:
+            self._agents_hub_call.end_stream(closed=True)
+
+
+class _ProxyBase(_Transparent):
+    __slots__ = ("_agents_hub_response",)
+
+    @property
+    def response(self) -> Any:
+        # One proxy per stream, so ``stream.response is stream.response`` still holds.
+        try:
+            return self._agents_hub_response
+        except AttributeError:
+            response = self._agents_hub_target.response
+            if response is not None:
+                response = _ClosingResponse(response, self._agents_hub_call)
+            object.__setattr__(self, "_agents_hub_response", response)
+            return response
 
     def _agents_hub_ended_by(self, error: BaseException, exhausted: type[BaseException]) -> None:
         # Running out is the normal end; anything else (cancellation too) ends the span with that error.
@@ -53,7 +94,7 @@ class _ProxyBase:
     def __del__(self) -> None:
         # Dropped without being finished or closed: end the span with what arrived so far.
         with contextlib.suppress(Exception):
-            self._agents_hub_call.end_stream()
+            self._agents_hub_call.end_stream(closed=True)
 
 
 class StreamProxy(_ProxyBase):
@@ -66,7 +107,7 @@ class StreamProxy(_ProxyBase):
 
     def __next__(self) -> Any:
         try:
-            item = self._agents_hub_stream.__next__()
+            item = self._agents_hub_target.__next__()
         except BaseException as error:
             self._agents_hub_ended_by(error, StopIteration)
             raise
@@ -75,9 +116,9 @@ class StreamProxy(_ProxyBase):
 
     def close(self) -> None:
         try:
-            self._agents_hub_stream.close()
+            self._agents_hub_target.close()
         finally:
-            self._agents_hub_call.end_stream()
+            self._agents_hub_call.end_stream(closed=True)
 
     def __enter__(self) -> StreamProxy:
         return self
@@ -96,7 +137,7 @@ class AsyncStreamProxy(_ProxyBase):
 
     async def __anext__(self) -> Any:
         try:
-            item = await self._agents_hub_stream.__anext__()
+            item = await self._agents_hub_target.__anext__()
         except BaseException as error:
             self._agents_hub_ended_by(error, StopAsyncIteration)
             raise
@@ -105,9 +146,9 @@ class AsyncStreamProxy(_ProxyBase):
 
     async def close(self) -> None:
         try:
-            await self._agents_hub_stream.close()
+            await self._agents_hub_target.close()
         finally:
-            self._agents_hub_call.end_stream()
+            self._agents_hub_call.end_stream(closed=True)
 
     async def __aenter__(self) -> AsyncStreamProxy:
         return self

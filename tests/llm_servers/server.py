@@ -5,7 +5,9 @@ Routes (base URL ``{server.url}/v1`` for both SDKs):
 - ``POST /v1/chat/completions``: a chat completion, or a ``data:`` chunk stream ending in ``[DONE]``;
 - ``POST /v1/responses``: a Responses API object, or its ``response.*`` event stream;
 - ``POST /v1/messages``: an Anthropic message, or its ``message_*`` / ``content_block_*`` events;
-- ``/fail/{status}/v1/...``: the provider's error envelope with that status (500, 429, 529, ...).
+- ``/fail/{status}/v1/...``: the provider's error envelope with that status (500, 429, 529, ...);
+- ``/cut/{count}/v1/...``: a stream that sends its first ``count`` events, then an error event in
+  the stream (HTTP 200 already sent), the way both APIs report a failure mid-stream.
 
 A request with ``tools`` gets a tool call back. Streams are sent with chunked transfer encoding,
 one event per chunk, as the real APIs do. Every request is recorded (path, headers, JSON body).
@@ -43,13 +45,15 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         body = json.loads(raw) if raw else {}
         self.server.owner._record(SeenRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-        path, status = _split_failure(self.path.split("?", 1)[0])  # Azure adds ?api-version=
+        path, kind, number = _split_prefix(self.path.split("?", 1)[0])  # Azure adds ?api-version=
         anthropic = path.endswith("/messages")
-        if status is not None:
-            self._json(status, anthropic_error(status) if anthropic else openai_error(status), anthropic)
+        cut = number if kind == "cut" else None
+        if kind == "fail" and number is not None:
+            self._json(number, anthropic_error(number) if anthropic else openai_error(number), anthropic)
         elif path.endswith("/chat/completions"):
             if body.get("stream"):
-                self._stream([(None, chunk) for chunk in chat_chunks(body)] + [(None, "[DONE]")], False)
+                chunks: list[tuple[str | None, Any]] = [(None, chunk) for chunk in chat_chunks(body)]
+                self._stream(_cut([*chunks, (None, "[DONE]")], cut, (None, openai_error(500))), False)
             else:
                 self._json(200, chat_completion(body), False)
         elif path.endswith("/responses"):
@@ -59,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, response(body), False)
         elif anthropic:
             if body.get("stream"):
-                self._stream(message_events(body), True)
+                self._stream(_cut(message_events(body), cut, ("error", anthropic_error(529))), True)
             else:
                 self._json(200, message(body), True)
         else:
@@ -104,11 +108,18 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # requests are recorded instead
 
 
-def _split_failure(path: str) -> tuple[str, int | None]:
+def _split_prefix(path: str) -> tuple[str, str | None, int | None]:
+    """``/fail/500/v1/x`` -> ("/v1/x", "fail", 500); a path without a test prefix -> (path, None, None)."""
     parts = path.split("/")
-    if len(parts) > 3 and parts[1] == "fail" and parts[2].isdigit():
-        return "/" + "/".join(parts[3:]), int(parts[2])
-    return path, None
+    if len(parts) > 3 and parts[1] in ("fail", "cut") and parts[2].isdigit():
+        return "/" + "/".join(parts[3:]), parts[1], int(parts[2])
+    return path, None, None
+
+
+def _cut(events: list[tuple[str | None, Any]], count: int | None,
+         error: tuple[str | None, Any]) -> list[tuple[str | None, Any]]:
+    # The real APIs report a failure after the 200 as one more event; nothing follows it.
+    return events if count is None else [*events[:count], error]
 
 
 class FakeLLMServer(BackgroundHTTPServer):
