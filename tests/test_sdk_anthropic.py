@@ -63,7 +63,7 @@ def assert_usage(attrs: dict[str, Any], *, thinking: bool) -> None:
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 2048
     assert attrs["gen_ai.usage.cache_creation.input_tokens"] == 188
     assert attrs.get("gen_ai.usage.reasoning.output_tokens") == (64 if thinking else None)
-    assert attrs["gen_ai.usage.cost"] > 0 and attrs["gen_ai.usage.cost.source"] == "genai-prices"
+    assert attrs["gen_ai.usage.cost"] > 0 and attrs["gen_ai.usage.cost.source"] == "local"
 
 
 def test_message_sync_span_and_metrics(sync_client, monitor, telemetry):

@@ -42,7 +42,7 @@ def test_agent_run_with_llm_and_tool_forms_one_trace(monitor, telemetry):
     assert attrs["gen_ai.usage.cache_read.input_tokens"] == 20
     assert attrs["gen_ai.input.messages"] == '[{"role":"user","parts":[{"type":"text","content":"hi"}]}]'
     assert attrs["gen_ai.output.messages"] == '[{"role":"assistant","parts":[{"type":"text","content":"Sure."}]}]'
-    assert attrs["gen_ai.usage.cost"] > 0 and attrs["gen_ai.usage.cost.source"] == "genai-prices"
+    assert attrs["gen_ai.usage.cost"] > 0 and attrs["gen_ai.usage.cost.source"] == "local"
     assert attrs["gen_ai.conversation.id"] == "c1" and attrs["user.id"] == "u1"
     assert tool["attributes"]["gen_ai.tool.name"] == "search"
     assert tool["attributes"]["gen_ai.tool.call.id"] == "call-1"
@@ -78,7 +78,7 @@ def test_price_override_and_provider_cost():
             call.set_cost(0.5)
         first, second = telemetry.spans()
         assert first["attributes"]["gen_ai.usage.cost"] == pytest.approx(2.0)
-        assert first["attributes"]["gen_ai.usage.cost.source"] == "override"
+        assert first["attributes"]["gen_ai.usage.cost.source"] == "local"
         assert second["attributes"]["gen_ai.usage.cost"] == 0.5
         assert second["attributes"]["gen_ai.usage.cost.source"] == "provider"
 

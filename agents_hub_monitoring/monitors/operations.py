@@ -141,7 +141,9 @@ class LLMCallHandle(SpanHandle):
         if cost is not None:
             self.span.set_attributes({
                 sc.GEN_AI_USAGE_COST: cost.amount, sc.GEN_AI_USAGE_COST_AMOUNT: cost.amount,
-                sc.GEN_AI_USAGE_COST_CURRENCY: cost.currency, sc.GEN_AI_USAGE_COST_SOURCE: cost.source})
+                sc.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
+                # the contract's two values; which local price (override or genai-prices) stays ours
+                sc.GEN_AI_USAGE_COST_SOURCE: "provider" if cost.source == "provider" else "local"})
         self._monitor._instruments.record_llm_call(
             operation=self.operation, provider=self.provider, request_model=self.request_model,
             response_model=self.response_model, duration_s=duration_s, input_tokens=self.input_tokens,
