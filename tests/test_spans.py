@@ -185,3 +185,43 @@ def test_content_capture_off_keeps_structure_drops_content():
         assert not {"input.value", "output.value", "gen_ai.input.messages",
                     "gen_ai.output.messages"} & set(span["attributes"])
     assert telemetry.span("chat gpt-4o")["attributes"]["gen_ai.usage.input_tokens"] == 1
+
+
+def test_latest_experimental_opt_in_adds_the_draft_metrics(monkeypatch):
+    monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "http,gen_ai_latest_experimental")
+    with capture() as (monitor, telemetry):
+        with monitor.llm_call("gpt-4o", provider="openai") as call:
+            call.set_usage(input_tokens=100, output_tokens=40, cache_read_input_tokens=60,
+                           cache_creation_input_tokens=5, reasoning_output_tokens=10)
+        metrics = telemetry.metrics()
+    expected = {"gen_ai.client.inference.usage.input_tokens": 100, "gen_ai.client.inference.usage.output_tokens": 40,
+                "gen_ai.client.inference.usage.cache_read.input_tokens": 60,
+                "gen_ai.client.inference.usage.cache_write.input_tokens": 5,
+                "gen_ai.client.inference.usage.reasoning.output_tokens": 10}
+    for name, value in expected.items():
+        (point,) = metrics[name]
+        assert point["value"] == value and point["unit"] == "{token}"
+        assert point["attributes"]["gen_ai.token.modality"] == "text"
+    (duration,) = metrics["gen_ai.client.inference.duration"]
+    assert duration["count"] == 1 and duration["unit"] == "s"
+    assert "gen_ai.client.operation.duration" in metrics  # the released names stay
+
+
+def test_released_names_only_without_the_opt_in(monkeypatch):
+    monkeypatch.delenv("OTEL_SEMCONV_STABILITY_OPT_IN", raising=False)
+    with capture() as (monitor, telemetry):
+        with monitor.llm_call("gpt-4o") as call:
+            call.set_usage(input_tokens=1, output_tokens=1)
+        assert not [name for name in telemetry.metrics() if "inference" in name]
+
+
+def test_histogram_buckets_are_exactly_the_contracts(monitor, telemetry):
+    durations = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
+    tokens = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
+    agent = [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6]
+    with monitor.agent_run("a"), monitor.tool_call("t"), monitor.llm_call("m") as call:
+        call.set_usage(input_tokens=1, output_tokens=1)
+    metrics = telemetry.metrics()
+    for name, bounds in (("gen_ai.client.operation.duration", durations), ("gen_ai.client.token.usage", tokens),
+                         ("gen_ai.execute_tool.duration", durations), ("gen_ai.invoke_agent.duration", agent)):
+        assert all(point["explicit_bounds"] == bounds for point in metrics[name]), name

@@ -148,7 +148,9 @@ class LLMCallHandle(SpanHandle):
             operation=self.operation, provider=self.provider, request_model=self.request_model,
             response_model=self.response_model, duration_s=duration_s, input_tokens=self.input_tokens,
             output_tokens=self.output_tokens, cost_usd=cost.amount if cost else None,
-            error_type=self._error_type, time_to_first_chunk_s=self._first_chunk_s)
+            error_type=self._error_type, time_to_first_chunk_s=self._first_chunk_s,
+            cache_read_tokens=self.cache_read_tokens, cache_write_tokens=self.cache_creation_tokens,
+            reasoning_tokens=self.reasoning_tokens)
 
 
 class ToolCallHandle(SpanHandle):

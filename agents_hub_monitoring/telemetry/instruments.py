@@ -13,6 +13,7 @@ from typing import Any
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 
 from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.draft_instruments import DraftInstruments
 
 __all__ = ["Instruments"]
 
@@ -60,12 +61,8 @@ class Instruments:
         self.events = meter.create_counter(sc.METRIC_EVENTS, "{event}", "Custom events by name")
         self.memory_operations = meter.create_counter(
             sc.METRIC_MEMORY_OPERATIONS, "{operation}", "Memory operations by kind and outcome")
-        self.draft_tokens = None
-        if sc.latest_experimental_enabled():
-            self.draft_tokens = {
-                "input": meter.create_counter(sc.METRIC_DRAFT_INPUT_TOKENS, "{token}"),
-                "output": meter.create_counter(sc.METRIC_DRAFT_OUTPUT_TOKENS, "{token}"),
-            }
+        # The newest draft names only behind the opt-in (contracts/semconv.md).
+        self.draft = DraftInstruments(meter) if sc.latest_experimental_enabled() else None
         if health is not None:
             self._register_health(meter, health)
 
@@ -85,7 +82,8 @@ class Instruments:
     def record_llm_call(self, *, operation: str, provider: str | None, request_model: str | None,
                         response_model: str | None, duration_s: float, input_tokens: int | None,
                         output_tokens: int | None, cost_usd: float | None, error_type: str | None,
-                        time_to_first_chunk_s: float | None = None) -> None:
+                        time_to_first_chunk_s: float | None = None, cache_read_tokens: int | None = None,
+                        cache_write_tokens: int | None = None, reasoning_tokens: int | None = None) -> None:
         attributes: Attributes = {sc.GEN_AI_OPERATION_NAME: operation}
         if provider:
             attributes[sc.GEN_AI_PROVIDER_NAME] = provider
@@ -99,10 +97,12 @@ class Instruments:
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):
             if count is not None:
                 self.token_usage.record(count, {**attributes, sc.GEN_AI_TOKEN_TYPE: token_type})
-                if self.draft_tokens is not None:
-                    self.draft_tokens[token_type].add(count, attributes)
         if cost_usd:
             self.cost.add(cost_usd, attributes)
+        if self.draft is not None:
+            self.draft.record(attributes, duration_s, error_type, {
+                "input": input_tokens, "output": output_tokens, "cache_read": cache_read_tokens,
+                "cache_write": cache_write_tokens, "reasoning": reasoning_tokens})
 
     def record_agent_run(self, *, agent_name: str | None, request_model: str | None,
                          duration_s: float, error_type: str | None) -> None:

@@ -140,6 +140,11 @@ METRIC_DEFERRED_REPLAY = "agents_hub.monitor.metrics.replay"
 # Newest draft token counters, emitted only behind the opt-in.
 METRIC_DRAFT_INPUT_TOKENS = "gen_ai.client.inference.usage.input_tokens"
 METRIC_DRAFT_OUTPUT_TOKENS = "gen_ai.client.inference.usage.output_tokens"
+METRIC_DRAFT_CACHE_READ_TOKENS = "gen_ai.client.inference.usage.cache_read.input_tokens"
+METRIC_DRAFT_CACHE_WRITE_TOKENS = "gen_ai.client.inference.usage.cache_write.input_tokens"
+METRIC_DRAFT_REASONING_TOKENS = "gen_ai.client.inference.usage.reasoning.output_tokens"
+METRIC_DRAFT_INFERENCE_DURATION = "gen_ai.client.inference.duration"
+GEN_AI_TOKEN_MODALITY = "gen_ai.token.modality"
 
 DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 TOKEN_BUCKETS = (
