@@ -2,7 +2,7 @@
 
 Each rule first checks a cheap trigger (a substring, or "has a digit") so clean text skips its regex.
 Triggers are ``Has`` objects, or carry a ``screen``, so that ``Redactor`` can also derive one pre-check
-for all rules from them.
+for all rules from them. ``names_secret`` is the rule on attribute keys (the ``Scrubber`` applies it).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["ASCII_DIGITS", "PII_RULES", "SECRET_RULES", "Has", "Probe", "Rule", "has_digit"]
+__all__ = ["ASCII_DIGITS", "PII_RULES", "SECRET_RULES", "Has", "Probe", "Rule", "has_digit", "names_secret"]
 
 ASCII_DIGITS = "0123456789"
 
@@ -177,3 +177,25 @@ PII_RULES = (
     Rule("phone", r"\d(?<![\w+.-]\d)(?:(?<=1)[ .-]?[2-9]\d\d|(?<=[2-9])\d\d)[ .-]\d{3}[ .-]\d{4}(?![\w-]|\.\d)",
          has_digit, flags=re.A, screen=r"[0-9][0-9]{2}[ .-][0-9]{3}[ .-][0-9]{4}"),
 )
+
+
+# Attribute keys naming a secret, matched on the last dotted segment in snake case (``apiKey``, ``API-KEY``
+# and ``api_key`` all read ``api_key``). Distinctive words match at the end of the segment with the separators
+# removed (``db_password``, ``x-api-key``, ``clientSecret``, ``set-cookie``); "token" and "auth" only as a whole
+# last word (``access_token``, ``basic_auth``, not ``oauth``), and never "tokens": token COUNTS are not secrets
+# (``gen_ai.usage.input_tokens``, ``max_tokens``), nor is a count-like singular (``max_token``, ``input_token``).
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SECRET_SUFFIX = re.compile(
+    r"(?:pass(?:word|wd|phrase)|pwd|secrets?|(?:api|access|private|secret|signing|encryption)key|credentials?"
+    r"|authorization|cookies?|(?:auth|access|refresh|session|id|bearer|api|csrf|xsrf)token)$")
+_SECRET_WORD = re.compile(r"(?:^|_)(?:token|auth)$")
+_COUNT_TOKEN = re.compile(
+    r"(?:^|_)(?:max|min|num|n|input|output|prompt|completion|total|reasoning|cached?|context|used|remaining)_token$")
+
+
+def names_secret(key: str) -> bool:
+    """Whether the attribute ``key`` names a secret, so that its whole value must be redacted."""
+    snake = _CAMEL_HUMP.sub("_", key.rpartition(".")[2]).lower().replace("-", "_")
+    if _SECRET_SUFFIX.search(snake.replace("_", "")):
+        return True
+    return _SECRET_WORD.search(snake) is not None and _COUNT_TOKEN.search(snake) is None

@@ -4,7 +4,8 @@ Every match is replaced by a typed marker derived from ``PrivacySettings.redacti
 default ``"[REDACTED]"`` it reads ``"[REDACTED:<kind>]"``; a redaction_text not ending in ``]`` is used
 verbatim. Kinds. Secrets: private_key, jwt, bearer_token, basic_auth, password (in URLs), anthropic_key,
 langfuse_key, openai_key, aws_access_key, aws_secret, github_token, slack_token, google_api_key, secret
-(the value of ``password=`` / ``api_key:`` / ``secret=`` / ``token=``-like assignments; the key stays).
+(the value of ``password=`` / ``api_key:`` / ``secret=`` / ``token=``-like assignments; the key stays;
+also, applied by the ``Scrubber``, the whole value of an attribute whose key names a secret).
 PII: email, iban (country length + mod-97 checked), credit_card (network prefix + Luhn checked,
 13-19 digits, optional spaces/dashes), ssn (dashed), ip_address (IPv4), phone (``+`` international with
 8-15 digits, or US ``(415) 555-2671`` / ``415-555-2671`` forms; never bare integers). User patterns: custom.
@@ -141,6 +142,7 @@ class Redactor:
         builtin = [*SECRET_RULES] if settings.redact_secrets else []
         builtin += [*PII_RULES] if settings.redact_pii else []
         rules = builtin + [Rule("custom", pattern) for pattern in settings.extra_patterns]
+        self._redaction_text = settings.redaction_text
         self._already_redacted = settings.redaction_text.removesuffix("]")
         # Patterns are compiled here, once, rather than on the first exported span.
         self._steps = [(rule.pattern, rule.trigger, self._replacer(rule, _marker(settings.redaction_text, rule.kind)))
@@ -184,6 +186,10 @@ class Redactor:
             if trigger is None or trigger(probe):
                 text = pattern.sub(replace, text)
         return text
+
+    def marker(self, kind: str) -> str:
+        """The marker that replaces a match of ``kind``: ``"[REDACTED:<kind>]"`` with the default text."""
+        return _marker(self._redaction_text, kind)
 
     def redact_value(self, value: Any) -> Any:
         """Attribute value: strings redacted, also inside lists, tuples and mappings; others untouched."""

@@ -24,6 +24,7 @@ Only ``Exception`` is swallowed: KeyboardInterrupt and SystemExit belong to the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import operator
@@ -41,11 +42,12 @@ from agents_hub_monitoring._json_values import (
 from agents_hub_monitoring._json_walker import CYCLE_MARKER, MAX_DEPTH_MARKER, Walker, to_jsonable
 
 __all__ = [
-    "CYCLE_MARKER", "MAX_DEPTH_MARKER", "MAX_ID_CHARS", "TRUNCATION_PREFIX", "coerce_float",
-    "coerce_id", "coerce_token_count", "dumps", "safe_repr", "to_jsonable", "truncate_text",
+    "CYCLE_MARKER", "MAX_DEPTH_MARKER", "MAX_DURATION_S", "MAX_ID_CHARS", "TRUNCATION_PREFIX", "coerce_duration",
+    "coerce_float", "coerce_id", "coerce_token_count", "dumps", "safe_repr", "to_jsonable", "truncate_text",
 ]
 
 MAX_ID_CHARS = 200
+MAX_DURATION_S = 365.25 * 86_400  # a year: any longer span duration is a broken clock or argument
 _DUMPS_DEPTH, _DUMPS_ITEMS = 8, 100  # the walker's limits in dumps: deeper or longer containers get markers
 _PLAIN_SCALARS = frozenset({str, float, bool, type(None)})  # non-finite floats make the encoder raise
 
@@ -158,20 +160,32 @@ def coerce_id(value: Any) -> str | None:
 
 
 def coerce_token_count(value: Any) -> int | None:
-    """A non-negative int or None. None, bool, NaN, infinities, negatives and non-numeric values -> None;
-    floats and numeric strings (``"12"``, ``"12.7"``) are rounded down; int-like objects (numpy) accepted."""
+    """A non-negative int64 or None. None, bool, NaN, infinities, negatives, counts above 2**63 - 1 and
+    non-numeric values -> None; floats and numeric strings (``"12"``, ``"12.7"``) are rounded down; int-like
+    objects (numpy) accepted. The int64 cap matters: OTLP encodes metric points as int64 and metrics are
+    cumulative, so one unencodable count would break every later export of the metric."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return int(value) if value >= 0 else None
-    number = coerce_float(value)
-    if number is not None:
-        return math.floor(number) if number >= 0 else None
-    try:  # int-like objects without __float__
-        index = operator.index(value)
-    except Exception:
-        return None
-    return index if index >= 0 else None
+        count = int(value)
+    elif (number := coerce_float(value)) is not None:
+        count = math.floor(number)
+    else:
+        try:  # int-like objects without __float__
+            count = operator.index(value)
+        except Exception:
+            return None
+    return count if 0 <= count <= INT64_MAX else None
+
+
+def coerce_duration(value: Any) -> float | None:
+    """A duration in seconds: a finite float from 0 to MAX_DURATION_S (a year), or None for anything else
+    (negative, NaN, infinite, huge, non-numeric: a clock jump or a bad argument, not a duration worth a
+    histogram point). ``timedelta`` accepted; numbers and numeric strings as in ``coerce_float``."""
+    if isinstance(value, dt.timedelta):
+        value = value.total_seconds()
+    seconds = coerce_float(value)
+    return seconds if seconds is not None and 0.0 <= seconds <= MAX_DURATION_S else None
 
 
 def coerce_float(value: Any) -> float | None:

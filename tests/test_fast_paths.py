@@ -113,6 +113,65 @@ def test_values_this_package_sets_and_numbers_are_not_scanned() -> None:
     assert scrubber._scrub({k: v for k, v in attributes.items() if k not in ("free", "list")})[1] is False
 
 
+def _reference_scrub(scrubber: Scrubber, attributes: dict[str, Any]) -> dict[str, Any]:
+    """What ``Scrubber._scrub`` does, one plain helper per plan: the reference for its inlined loop."""
+    from agents_hub_monitoring import privacy
+    from agents_hub_monitoring.redaction import map_strings
+
+    handlers = {privacy._SCAN: scrubber._scrub_text, privacy._KEEP: scrubber._cut_text,
+                privacy._CONTENT: scrubber._scrub_content_text}
+    scrubbed = {}
+    for key, value in attributes.items():
+        plan = scrubber._plan(key)
+        if plan == privacy._DROP:
+            continue
+        if plan == privacy._PSEUDONYM:
+            scrubbed[key] = privacy.pseudonymize(str(value), scrubber.settings.pseudonymization_key or "")
+        elif plan == privacy._SECRET:
+            scrubbed[key] = value if type(value) is bool else "[REDACTED:secret]"
+        else:
+            scrubbed[key] = map_strings(value, handlers[plan])
+    return scrubbed
+
+
+ATTRIBUTE_KEYS = ["note", "agents_hub.metadata.password", "gen_ai.usage.input_tokens", "gen_ai.request.model",
+                  "gen_ai.input.messages", "user.id", "agents_hub.tags", "other.dropped"]
+attribute_values = st.one_of(texts, st.integers(-5, 10**20), st.floats(allow_nan=False), st.booleans(),
+                             st.lists(texts, max_size=3), st.lists(texts, max_size=3).map(tuple))
+SCRUBBERS = [Scrubber(PrivacySettings(max_attribute_chars=24, max_content_chars=40, **kwargs)) for kwargs in (
+    {}, {"capture_content": False}, {"redact_secrets": False, "pseudonymize_ids": True, "pseudonymization_key": "k"},
+    {"allowed_attributes": frozenset(ATTRIBUTE_KEYS[:-1])}, {"never_redact_keys": frozenset({"note"})},
+)]
+
+
+@FAST
+@given(attributes=st.dictionaries(st.sampled_from(ATTRIBUTE_KEYS), attribute_values, max_size=8),
+       index=st.integers(0, len(SCRUBBERS) - 1))
+def test_inlined_scrub_loop_equals_the_per_plan_helpers(attributes: dict[str, Any], index: int) -> None:
+    scrubber = SCRUBBERS[index]
+    scrubbed, changed = scrubber._scrub(attributes)
+    assert scrubbed == _reference_scrub(scrubber, attributes)
+    assert changed == (scrubbed != attributes)
+    for key, value in scrubbed.items():  # every string within its limit, markers included
+        limit = {"gen_ai.input.messages": 40, "user.id": 34}.get(key, 24)  # content; a pseudonym is 34 chars
+        assert all(len(text) <= limit for text in ([value] if isinstance(value, str) else
+                                                   value if isinstance(value, (list, tuple)) else []))
+
+
+def test_plans_are_cached_up_to_a_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agents_hub_monitoring import privacy
+
+    monkeypatch.setattr(privacy, "_MAX_PLANS", 2)
+    scrubber = Scrubber()
+    attributes = {f"agents_hub.metadata.k{i}": "mail a@example.com" for i in range(4)}
+    attributes["agents_hub.metadata.token"] = "t0k3n"
+    expected = {**dict.fromkeys(list(attributes)[:4], "mail [REDACTED:email]"),
+                "agents_hub.metadata.token": "[REDACTED:secret]"}
+    for _ in range(2):  # the second time, three keys are planned again: same result
+        assert scrubber.scrub_attributes(attributes) == expected
+    assert len(scrubber._plans) == 2
+
+
 # --- pricing: flat genai-prices models priced locally ------------------------------------------------
 TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
 TOKENS = [(0, 0, 0, 0), (1, 0, 0, 0), (0, 1, 0, 0), (1000, 500, 0, 0), (10_000, 800, 6000, 1000), (7, 3, 7, 0),

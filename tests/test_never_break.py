@@ -145,15 +145,25 @@ def test_shutdown_is_bounded_when_exporter_shutdown_hangs():
     assert elapsed < 5  # bounded by shutdown_timeout_s, not by the hanging exporter (30 s)
 
 
-def test_rate_limited_logging_says_how_many_were_suppressed(caplog):
-    from agents_hub_monitoring._safety import RateLimitedLogger
+def test_rate_limited_logging_says_how_many_were_suppressed(caplog, monkeypatch):
+    import types
 
+    from agents_hub_monitoring import _safety
+
+    now = [1000.0]  # a fake clock: the interval passes without the test sleeping
+    monkeypatch.setattr(_safety, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
     caplog.set_level(logging.WARNING)
-    limiter = RateLimitedLogger(logging.getLogger("agents_hub_monitoring"), interval=0.0)
-    limiter.warning("k", "first")
-    limiter = RateLimitedLogger(logging.getLogger("agents_hub_monitoring"), interval=3600)
-    assert limiter.warning("k", "a") is True
-    assert limiter.warning("k", "b") is False
+    target = logging.getLogger("agents_hub_monitoring.tests.rate_limit")  # own name: other threads may log too
+    limiter = _safety.RateLimitedLogger(target, interval=60)
+    assert limiter.warning("k", "first %s", "a") is True
+    assert [limiter.warning("k", "again") for _ in range(3)] == [False, False, False]
+    assert limiter.warning("other", "other key") is True  # keys are limited independently
+    now[0] += 61
+    assert limiter.warning("k", "later %s", "b") is True
+    now[0] += 61
+    assert limiter.warning("k", "quiet") is True  # the count restarts once reported
+    messages = [record.getMessage() for record in caplog.records if record.name == target.name]
+    assert messages == ["first a", "other key", "later b (3 similar messages suppressed)", "quiet"]
 
 
 def test_exception_whose_str_raises_still_ends_the_span():

@@ -13,10 +13,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 
 from agents_hub_monitoring.exporters.scrubbing import ScrubbingSpanExporter
-from agents_hub_monitoring.privacy import PrivacySettings, Redactor, Scrubber, pseudonymize
+from agents_hub_monitoring.privacy import PrivacySettings, Redactor, Scrubber, pseudonymize, resolve_capture_content
 from agents_hub_monitoring.serialization import dumps
 
 OPENAI_KEY = "sk-proj-abc123DEF456ghi789JKL012mno"
+CAPTURE_ENV = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 
 
 def redact(text: str, **settings: Any) -> str:
@@ -157,6 +158,9 @@ def test_settings_never_show_the_pseudonymization_key() -> None:
         ({"redaction_text": ""}, "redaction_text"),
         ({"pseudonymize_ids": True, "pseudonymization_key": b"bytes"}, "pseudonymization_key must be a string"),
         ({"allowed_attributes": "user.id"}, "allowed_attributes"),
+        ({"max_attribute_chars": 0}, "max_attribute_chars"),
+        ({"max_attribute_chars": True}, "max_attribute_chars"),
+        ({"max_attribute_chars": 4096.0}, "max_attribute_chars"),
     ],
 )
 def test_invalid_settings_raise_clear_errors(kwargs: dict[str, Any], message: str) -> None:
@@ -171,14 +175,46 @@ def test_settings_normalise_collections_and_support_replace() -> None:
     assert dataclasses.replace(settings, capture_content=False).capture_content is False
 
 
+# EVENT_ONLY asks for content on events only; this package emits no content events, so spans get none.
 @pytest.mark.parametrize(
     ("value", "capture"),
-    [(None, True), ("", True), ("NO_CONTENT", False), ("span_only", True), ("EVENT_ONLY", True),
-     ("Span_And_Event", True), ("true", True), ("FALSE", False), ("bogus", False)],
+    [(None, True), ("", True), ("  ", True), ("NO_CONTENT", False), ("span_only", True), ("EVENT_ONLY", False),
+     ("event_only", False), ("Span_And_Event", True), ("true", True), ("1", True), ("FALSE", False), ("0", False),
+     (" no_content ", False), ("bogus", False)],
 )
 def test_from_env_capture_modes(value: str | None, capture: bool) -> None:
-    environ = {} if value is None else {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": value}
+    environ = {} if value is None else {CAPTURE_ENV: value}
     assert PrivacySettings.from_env(environ).capture_content is capture
+
+
+@pytest.mark.parametrize(
+    ("configured", "env", "explicit", "expected"),
+    [
+        (True, None, None, True), (False, None, None, False), (False, "", None, False),  # unset or blank: settings
+        (True, "NO_CONTENT", None, False), (True, "EVENT_ONLY", None, False), (False, "SPAN_ONLY", None, True),
+        (False, "true", None, True), (True, "bogus", None, False),  # when set, the variable beats the settings
+        (False, "SPAN_AND_EVENT", False, False), (True, "NO_CONTENT", True, True),  # the argument beats both
+        (False, None, True, True), (True, None, False, False),
+    ],
+)
+def test_capture_content_precedence(configured: bool, env: str | None, explicit: bool | None, expected: bool) -> None:
+    environ = {} if env is None else {CAPTURE_ENV: env}
+    settings = PrivacySettings(capture_content=configured, max_content_chars=77, redact_pii=False)
+    resolved = resolve_capture_content(settings, explicit, environ=environ)
+    assert resolved.capture_content is expected
+    assert (resolved.max_content_chars, resolved.redact_pii) == (77, False)  # nothing else changes
+    if expected is configured:
+        assert resolved is settings
+
+
+def test_capture_content_without_settings_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CAPTURE_ENV, "EVENT_ONLY")
+    monkeypatch.setenv("AGENTS_HUB_REDACT_PII", "false")
+    resolved = resolve_capture_content(None, None)
+    assert (resolved.capture_content, resolved.redact_pii) == (False, False)
+    assert resolve_capture_content(None, True).capture_content is True
+    monkeypatch.delenv(CAPTURE_ENV)
+    assert resolve_capture_content(None, None).capture_content is True  # unset: capture by default
 
 
 def test_from_env_flags_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -235,6 +271,107 @@ def test_user_ids_are_pseudonymised_when_enabled() -> None:
     scrubbed = Scrubber(settings).scrub_attributes({"user.id": "alice@example.com", "langfuse.user.id": 7})
     assert scrubbed == {"user.id": pseudonymize("alice@example.com", "k"), "langfuse.user.id": pseudonymize("7", "k")}
     assert Scrubber().scrub_attributes({"user.id": "alice@example.com"}) == {"user.id": "[REDACTED:email]"}
+
+
+# --- attributes whose key names a secret -----------------------------------------------------------------
+SECRET_KEYS = [
+    "agents_hub.metadata.password", "agents_hub.metadata.api_key", "langfuse.trace.metadata.api_key",
+    "agents_hub.metadata.PASSWORD", "agents_hub.metadata.API-KEY", "agents_hub.metadata.apiKey",
+    "agents_hub.metadata.x-api-key", "agents_hub.metadata.db_password", "agents_hub.metadata.passwd",
+    "agents_hub.metadata.pwd", "agents_hub.metadata.secret", "agents_hub.metadata.client-secret",
+    "agents_hub.metadata.clientSecret", "agents_hub.metadata.token", "agents_hub.metadata.access_token",
+    "agents_hub.metadata.accessToken", "agents_hub.metadata.session_token", "agents_hub.metadata.refreshtoken",
+    "agents_hub.metadata.access_key", "agents_hub.metadata.private_key", "agents_hub.metadata.Authorization",
+    "http.request.header.authorization", "agents_hub.metadata.auth", "agents_hub.metadata.basic_auth",
+    "agents_hub.metadata.credential", "agents_hub.metadata.credentials", "agents_hub.metadata.cookie",
+    "http.response.header.set-cookie", "agents_hub.metadata.passphrase", "password",
+]
+# Token COUNTS and other near misses are not secrets.
+NOT_SECRET_KEYS = [
+    "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.reasoning.output_tokens", "gen_ai.request.max_tokens",
+    "gen_ai.token.type", "gen_ai.client.inference.usage.input_tokens", "agents_hub.metadata.max_tokens",
+    "agents_hub.metadata.maxTokens", "agents_hub.metadata.total_tokens", "agents_hub.metadata.input_token",
+    "agents_hub.metadata.max_token", "agents_hub.metadata.token_count", "agents_hub.metadata.tokenizer",
+    "agents_hub.metadata.tokens", "agents_hub.metadata.author", "agents_hub.metadata.oauth_provider",
+    "agents_hub.metadata.secretary", "agents_hub.metadata.passenger", "agents_hub.metadata.keyword",
+    "agents_hub.metadata.key", "agents_hub.metadata.password_policy", "gen_ai.conversation.id", "session.id",
+    "agents_hub.tags", "gen_ai.tool.name",
+]
+
+
+@pytest.mark.parametrize("key", SECRET_KEYS)
+def test_values_of_secret_named_attributes_are_redacted_whole(key: str) -> None:
+    scrubber = Scrubber()
+    for value in ("hunter2", "q8Zr4mXw2Lp9", 123456, 1.5, ("a", "b")):
+        assert scrubber.scrub_attributes({key: value}) == {key: "[REDACTED:secret]"}, value
+
+
+@pytest.mark.parametrize("key", NOT_SECRET_KEYS)
+def test_token_counts_and_near_misses_are_not_secret_names(key: str) -> None:
+    attributes = {key: 4096, f"{key}.x": "plain words"}
+    assert Scrubber().scrub_attributes(attributes) == attributes
+    assert Scrubber().scrub_attributes({key: "plain words"}) == {key: "plain words"}
+
+
+def test_secret_names_follow_the_secret_switch_and_never_redact_keys() -> None:
+    attributes = {"agents_hub.metadata.password": "hunter2", "agents_hub.metadata.auth": True}
+    assert Scrubber().scrub_attributes(attributes) == {  # a bool holds no secret
+        "agents_hub.metadata.password": "[REDACTED:secret]", "agents_hub.metadata.auth": True}
+    assert Scrubber(PrivacySettings(redact_secrets=False)).scrub_attributes(attributes) == attributes
+    keep = PrivacySettings(never_redact_keys=frozenset({"agents_hub.metadata.password"}))
+    assert Scrubber(keep).scrub_attributes(attributes) == attributes  # an explicit exemption wins
+    marker = PrivacySettings(redaction_text="<hidden>")
+    assert Scrubber(marker).scrub_attributes({"app.token": "t"}) == {"app.token": "<hidden>"}
+
+
+def test_secrets_in_conversation_metadata_never_reach_the_exporter() -> None:
+    from agents_hub_monitoring.testing import capture
+
+    metadata = {"password": "hunter2", "api_key": "q8Zr4mXw2Lp9", "tier": "gold", "max_tokens": 512}
+    with capture() as (monitor, telemetry):
+        with monitor.conversation("c-1", metadata=metadata), monitor.tool_call("lookup"):
+            pass
+        (span,) = telemetry.spans()
+    attributes = span["attributes"]
+    assert attributes["agents_hub.metadata.password"] == "[REDACTED:secret]"
+    assert attributes["agents_hub.metadata.api_key"] == "[REDACTED:secret]"
+    assert (attributes["agents_hub.metadata.tier"], attributes["agents_hub.metadata.max_tokens"]) == ("gold", 512)
+    assert "hunter2" not in repr(span) and "q8Zr4mXw2Lp9" not in repr(span)
+
+
+# --- length caps on non-content attributes and span names --------------------------------------------------
+def test_long_non_content_strings_are_cut_to_max_attribute_chars() -> None:
+    assert PrivacySettings().max_attribute_chars == 4096
+    huge = "x" * 2_000_000
+    attributes = {"agents_hub.metadata.note": huge, "gen_ai.agent.name": huge, "gen_ai.request.model": huge,
+                  "agents_hub.tags": ("ok", huge), "gen_ai.input.messages": "m" * 8000, "n": 7,
+                  "short": "y" * 4096}
+    scrubbed = Scrubber().scrub_attributes(attributes)
+    for key in ("agents_hub.metadata.note", "gen_ai.agent.name", "gen_ai.request.model"):
+        assert len(scrubbed[key]) == 4096 and scrubbed[key].endswith("…[truncated 1995930 chars]"), key
+    assert scrubbed["agents_hub.tags"][0] == "ok" and len(scrubbed["agents_hub.tags"][1]) == 4096
+    assert scrubbed["gen_ai.input.messages"] == "m" * 8000  # content has its own limit, max_content_chars
+    assert (scrubbed["n"], scrubbed["short"]) == (7, "y" * 4096)
+    small = Scrubber(PrivacySettings(max_attribute_chars=30)).scrub_attributes({"a": "z" * 31, "b": ["z" * 40]})
+    assert small == {"a": "z" * 9 + "…[truncated 22 chars]", "b": ["z" * 9 + "…[truncated 31 chars]"]}
+
+
+def test_secret_at_the_attribute_cut_is_not_partially_leaked() -> None:
+    scrubber = Scrubber(PrivacySettings(max_attribute_chars=60))
+    scrubbed = scrubber.scrub_attributes({"note": "x" * 40 + " " + OPENAI_KEY + " tail" * 500})
+    assert "sk-proj" not in scrubbed["note"] and "abc123" not in scrubbed["note"]
+    assert len(scrubbed["note"]) <= 60
+
+
+def test_long_span_names_are_cut_and_short_ones_kept() -> None:
+    scrubber = Scrubber()
+    span = ReadableSpan(name="chat " + "m" * 5000, attributes={"n": 1})
+    scrubbed = scrubber.scrub_span(span)
+    assert len(scrubbed.name) == 1024 and scrubbed.name.startswith("chat mmm") and "…[truncated" in scrubbed.name
+    assert scrubbed.attributes == {"n": 1} and scrubbed.context == span.context
+    short = ReadableSpan(name="c" * 1024, attributes={"n": 1})
+    assert scrubber.scrub_span(short) is short
 
 
 @pytest.fixture

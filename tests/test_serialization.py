@@ -20,6 +20,7 @@ from agents_hub_monitoring.serialization import (
     CYCLE_MARKER,
     MAX_DEPTH_MARKER,
     MAX_ID_CHARS,
+    coerce_duration,
     coerce_float,
     coerce_id,
     coerce_token_count,
@@ -64,6 +65,16 @@ class FakePydanticV1:
 
     def dict(self) -> dict[str, Any]:
         return {"a": 1}
+
+
+class IntLike:
+    """Int-like without ``__float__``, as some array scalars are."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __index__(self) -> int:
+        return self.value
 
 
 def assert_json_safe(value: Any) -> None:
@@ -259,6 +270,9 @@ def test_coerce_id(value: Any, expected: str | None) -> None:
         (None, None), (float("nan"), None), (float("inf"), None), (-1, None), (-0.5, None), (True, None),
         ("abc", None), ([1], None), ("9" * 5000, None),
         (0, 0), (12, 12), (3.9, 3), ("12", 12), (" 7 ", 7), ("12.7", 12), (decimal.Decimal("3"), 3),
+        # Beyond int64 -> None: OTLP metrics are cumulative, so one unencodable point breaks every later export.
+        (2**63 - 1, 2**63 - 1), (2**63, None), (10**30, None), (1e19, None), ("1e30", None),
+        (IntLike(2**63 - 1), 2**63 - 1), (IntLike(2**64), None), (IntLike(-1), None),
     ],
 )
 def test_coerce_token_count(value: Any, expected: int | None) -> None:
@@ -272,3 +286,14 @@ def test_coerce_token_count(value: Any, expected: int | None) -> None:
 )
 def test_coerce_float(value: Any, expected: float | None) -> None:
     assert coerce_float(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, 0.0), (1.5, 1.5), ("2.5", 2.5), (dt.timedelta(minutes=1, seconds=30), 90.0), (decimal.Decimal("0.25"), 0.25),
+     (365.25 * 86400, 365.25 * 86400),
+     (None, None), (True, None), ("x", None), (-0.001, None), (-5, None), (float("nan"), None), (math.inf, None),
+     (-math.inf, None), (365.25 * 86400 + 1, None), (10**400, None), (dt.timedelta(seconds=-1), None)],
+)
+def test_coerce_duration(value: Any, expected: float | None) -> None:
+    assert coerce_duration(value) == expected

@@ -7,7 +7,6 @@ come from mixins in ``imperative.py`` and ``hooks.py``.
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,7 +32,7 @@ from agents_hub_monitoring.monitors.operations import (
 from agents_hub_monitoring.monitors.scope import OperationSpec, SpanScope
 from agents_hub_monitoring.monitors.specs import OperationSpecs
 from agents_hub_monitoring.pricing import ModelPrice, PriceCalculator
-from agents_hub_monitoring.privacy import PrivacySettings
+from agents_hub_monitoring.privacy import PrivacySettings, resolve_capture_content
 from agents_hub_monitoring.serialization import dumps
 from agents_hub_monitoring.telemetry.context import ConversationContext, bind_conversation
 from agents_hub_monitoring.telemetry.deferred import DeferredInstruments
@@ -76,9 +75,9 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin, Decor
         self._closed = False
         if not isinstance(name, str) or not name:
             raise ValueError("name must be a non-empty string")
-        privacy = privacy or PrivacySettings.from_env()
-        if capture_content is not None:
-            privacy = dataclasses.replace(privacy, capture_content=bool(capture_content))
+        # The capture_content argument, then OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+        # when set, then the privacy settings decide whether prompts and completions are kept.
+        privacy = resolve_capture_content(privacy, capture_content)
         self.name = name
         self.privacy = privacy
         self.capture_content = privacy.capture_content
