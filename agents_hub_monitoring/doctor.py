@@ -1,15 +1,17 @@
 """``agents-hub-monitoring doctor``: is Langfuse set up correctly from here?
 
 Resolves the settings the way ``LangfuseMonitor`` does (secrets shown masked), checks that the host
-answers (``GET /api/public/health``), that it accepts the keys with a real authenticated request
-(``GET /api/public/projects``) and, if asked, sends a test trace and a score. Prints one line per
-check and a verdict; returns 0 when everything passed, 1 otherwise.
+answers like Langfuse (``GET /api/public/health`` -> JSON with a ``status``), that it accepts the
+keys with a real authenticated request (``GET /api/public/projects`` -> JSON with a ``data`` list)
+and, if asked, sends a test trace and a score (whose reply must carry an ``id``). Redirects are
+not followed: the monitor does not follow them either. Prints one line per check and a verdict;
+returns 0 when everything passed, 1 otherwise, 2 for invalid arguments.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import math
 import os
 import sys
 import uuid
@@ -17,7 +19,13 @@ from typing import Any, TextIO
 
 import requests
 
-from agents_hub_monitoring.exporters.langfuse import describe_response
+from agents_hub_monitoring.exporters.langfuse_http import (
+    attempt_from,
+    describe_response,
+    is_key_rejection,
+    json_body,
+    redirect_message,
+)
 from agents_hub_monitoring.langfuse_settings import (
     ENV_BASE_URL,
     ENV_HOST,
@@ -31,6 +39,7 @@ from agents_hub_monitoring.langfuse_settings import (
 
 __all__ = ["add_arguments", "run_doctor", "run_from_args"]
 
+_NOT_LANGFUSE = "this does not look like a Langfuse server"
 _KEY_HINT = ("check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY: keys belong to one project on one host "
              "(EU https://cloud.langfuse.com, US https://us.cloud.langfuse.com, or your own server)")
 
@@ -81,20 +90,32 @@ def _print_settings(report: _Report, settings: LangfuseSettings, public_key: str
     report.line()
 
 
+def _get(report: _Report, session: requests.Session, settings: LangfuseSettings, path: str,
+         timeout_s: float, **kwargs: Any) -> requests.Response | None:
+    """GET without following redirects; a 3xx is reported (with the base URL to use) and gives None."""
+    response = session.get(settings.url(path), timeout=timeout_s, allow_redirects=False, **kwargs)
+    if 300 <= response.status_code < 400:
+        report.fail("host redirects", redirect_message(settings, attempt_from(response), path))
+        return None
+    return response
+
+
 def _check_health(report: _Report, session: requests.Session, settings: LangfuseSettings, timeout_s: float) -> bool:
     try:
-        response = session.get(settings.url(HEALTH_PATH), timeout=timeout_s)
+        response = _get(report, session, settings, HEALTH_PATH, timeout_s)
     except requests.RequestException as error:
         report.fail("host unreachable", f"GET {HEALTH_PATH} failed: {type(error).__name__}",
                     f"check the host URL ({settings.display_host}), your network and any proxy")
         return False
-    if response.status_code != 200:
-        report.fail("host answered, but not like Langfuse", f"GET {HEALTH_PATH} -> HTTP {response.status_code}",
+    if response is None:
+        return False
+    body = json_body(response)
+    if response.status_code != 200 or not isinstance(body, dict) or "status" not in body:
+        answer = f"HTTP {response.status_code}" + ("" if isinstance(body, dict) else ", not JSON")
+        report.fail("host answered, but not like Langfuse", f"GET {HEALTH_PATH} -> {answer}: {_NOT_LANGFUSE}",
                     "the host should be the Langfuse base URL, without a path such as /api")
         return False
-    version = ""
-    with contextlib.suppress(ValueError, AttributeError):
-        version = f" (Langfuse {response.json()['version']})" if response.json().get("version") else ""
+    version = f" (Langfuse {body['version']})" if body.get("version") else ""
     report.ok(f"host reachable: GET {HEALTH_PATH} -> 200{version}")
     return True
 
@@ -106,21 +127,25 @@ def _check_keys(report: _Report, session: requests.Session, settings: LangfuseSe
                     "pass --public-key/--secret-key or set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY")
         return None
     try:
-        response = session.get(settings.url(PROJECTS_PATH), headers={"Authorization": settings.authorization},
-                               timeout=timeout_s)
+        response = _get(report, session, settings, PROJECTS_PATH, timeout_s,
+                        headers={"Authorization": settings.authorization})
     except requests.RequestException as error:
         report.fail("key check failed", f"GET {PROJECTS_PATH} failed: {type(error).__name__}")
         return None
-    if response.status_code in (401, 403):
+    if response is None:
+        return None
+    if is_key_rejection(attempt_from(response)):
         report.fail("keys rejected", f"HTTP {response.status_code}: {describe_response(response)}", _KEY_HINT)
         return None
     if response.status_code != 200:
         report.fail("key check failed", f"GET {PROJECTS_PATH} -> HTTP {response.status_code}: "
                     f"{describe_response(response)}")
         return None
-    project: dict[str, Any] = {}
-    with contextlib.suppress(ValueError, AttributeError, IndexError, TypeError):
-        project = dict((response.json().get("data") or [{}])[0])
+    body = json_body(response)
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        report.fail("key check failed", f"GET {PROJECTS_PATH} -> 200 without a project list: {_NOT_LANGFUSE}")
+        return None
+    project = body["data"][0] if body["data"] and isinstance(body["data"][0], dict) else {}
     name = f" (project {project.get('name')!r}, id {project.get('id')})" if project.get("id") else ""
     report.ok(f"keys accepted{name}")
     return project
@@ -147,8 +172,11 @@ def _send_test_trace(report: _Report, settings: LangfuseSettings, project: dict[
             report.ok(f"test trace accepted{where}")
         else:
             report.fail("test trace not accepted", monitor.span_exporter.last_failure or "nothing was exported")
-        if monitor.scores.sent:
+        reply = monitor.scores.last_reply
+        if monitor.scores.sent and isinstance(reply, dict) and reply.get("id"):
             report.ok("test score accepted (name 'agents-hub-doctor')")
+        elif monitor.scores.sent:
+            report.fail("test score not accepted", f"the reply carries no score id: {_NOT_LANGFUSE}")
         else:
             report.fail("test score not accepted", monitor.scores.last_failure or "not sent in time")
     finally:
@@ -157,8 +185,12 @@ def _send_test_trace(report: _Report, settings: LangfuseSettings, project: dict[
 
 def run_doctor(*, host: str | None = None, public_key: str | None = None, secret_key: str | None = None,
                send_test_trace: bool = False, stream: TextIO = sys.stdout, timeout_s: float = 5.0) -> int:
-    """Run the checks, print them and a verdict to ``stream``; 0 when all passed, else 1."""
+    """Run the checks, print them and a verdict to ``stream``; 0 when all passed, 1 otherwise, 2 for an
+    invalid ``timeout_s``."""
     report = _Report(stream)
+    if not _valid_timeout(timeout_s):
+        report.line(f"error: the timeout must be a positive number of seconds, got {timeout_s!r}")
+        return 2
     try:
         settings = LangfuseSettings.resolve(public_key, secret_key, host, require_keys=False)
     except ValueError as error:
@@ -169,7 +201,7 @@ def run_doctor(*, host: str | None = None, public_key: str | None = None, secret
         reachable = _check_health(report, session, settings, timeout_s)
         project = _check_keys(report, session, settings, timeout_s) if reachable else None
     if not reachable:
-        report.skip("key check (host unreachable)")
+        report.skip("key check (the host check failed)")
     if send_test_trace:
         if project is None:
             report.skip("test trace and score (fix the checks above first)")
@@ -194,7 +226,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--secret-key", help="Langfuse secret key (default: LANGFUSE_SECRET_KEY; prefer the "
                         "variable: command lines are visible to other users)")
     parser.add_argument("--send-test-trace", action="store_true", help="also send a test trace and score")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default: 5)")
+    parser.add_argument("--timeout", type=_timeout_argument, default=5.0, help="seconds per request (default: 5)")
+
+
+def _valid_timeout(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def _timeout_argument(text: str) -> float:
+    """``--timeout``: argparse turns the error into a usage message and exit status 2."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not _valid_timeout(value):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def run_from_args(args: argparse.Namespace, stream: TextIO = sys.stdout) -> int:

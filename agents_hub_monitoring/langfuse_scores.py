@@ -4,13 +4,18 @@
 object to ``POST /api/public/scores``. Every score gets a client-generated ``id`` that is reused
 on every retry, so a retry after a lost response updates the score instead of duplicating it.
 5xx, 408, 429 and transport errors are retried with exponential backoff (Retry-After honoured,
-capped); other 4xx are final and logged once with Langfuse's reason. ``flush`` waits for the queue
-to drain; ``close`` drains within a deadline and then gives up, counting what was left.
+capped); other 4xx are final and logged once with Langfuse's reason. A score counts as sent only
+on 200/201/202/207 with a JSON body; a redirect is never followed (a 301/302 would turn the POST
+into a GET that "succeeds") and is reported with its Location. After a 401/403, seen here or by the
+span exporter (the cool-down is shared), scores are dropped and counted, not posted, until the
+cool-down ends. ``flush`` waits for the queue to drain; ``close`` drains within a deadline and then
+gives up, counting what was left.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 import uuid
@@ -20,22 +25,32 @@ import requests
 
 from agents_hub_monitoring._safety import internal_logger, report_internal_failure
 from agents_hub_monitoring._version import __version__
-from agents_hub_monitoring.exporters.langfuse import HTTPAttempt, describe_response
+from agents_hub_monitoring.exporters.langfuse_http import (
+    ACCEPTED_SCORE_STATUSES,
+    HTTPAttempt,
+    RefusalCooldown,
+    attempt_from,
+    json_body,
+    redirect_message,
+)
 from agents_hub_monitoring.langfuse_settings import SCORES_PATH, SDK_NAME, LangfuseSettings
 
 __all__ = ["LangfuseScoresClient"]
 
 _MAX_RETRY_AFTER_S = 60.0
+logger = logging.getLogger(__name__)
 
 
 class LangfuseScoresClient:
     """Background sender for score bodies; never blocks or raises into the caller."""
 
     def __init__(self, settings: LangfuseSettings, *, timeout_s: float = 5.0, retries: int = 4,
-                 max_queue: int = 1_000, backoff_s: float = 0.5, max_backoff_s: float = 8.0) -> None:
+                 max_queue: int = 1_000, backoff_s: float = 0.5, max_backoff_s: float = 8.0,
+                 refusals: RefusalCooldown | None = None) -> None:
         if retries < 0 or max_queue < 1:
             raise ValueError("score_retries must be >= 0 and the score queue size >= 1")
         self.settings = settings
+        self.refusals = refusals if refusals is not None else RefusalCooldown()
         self._timeout_s = timeout_s
         self._retries = int(retries)
         self._max_queue = max_queue
@@ -48,6 +63,7 @@ class LangfuseScoresClient:
         self._deadline: float | None = None
         self.sent = self.failed = self.dropped = 0
         self.last_failure: str | None = None
+        self.last_reply: Any = None  # Langfuse's JSON answer to the last score sent
 
     def __repr__(self) -> str:
         return f"LangfuseScoresClient(host={self.settings.display_host!r}, pending={self.pending})"
@@ -133,6 +149,12 @@ class LangfuseScoresClient:
 
     def _deliver(self, session: requests.Session, score: dict[str, Any]) -> None:
         for attempt in range(self._retries + 1):
+            if self.refusals.active():  # the keys were refused: reported once, by whoever saw it
+                with self._cond:
+                    self.dropped += 1
+                logger.debug("agents_hub_monitoring: Langfuse score %r dropped: keys refused recently",
+                             score.get("name"))
+                return
             outcome, retry_after = self._post(session, score)
             if outcome is None:
                 self.sent += 1
@@ -152,11 +174,10 @@ class LangfuseScoresClient:
     def _report_final(self, score: dict[str, Any], outcome: HTTPAttempt) -> None:
         self.failed += 1
         if outcome.status in (401, 403):
-            internal_logger.error(
-                "langfuse:auth", "agents_hub_monitoring: Langfuse rejected the keys for host %s (%s); score %r was "
-                "not recorded. Check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and that the keys belong to this "
-                "host (run `agents-hub-monitoring doctor`).",
-                self.settings.display_host, outcome.describe(), score.get("name"))
+            self.refusals.refuse(self.settings, outcome)
+        elif outcome.redirected:
+            internal_logger.error("langfuse:redirect", "agents_hub_monitoring: %s; score %r not recorded",
+                                  redirect_message(self.settings, outcome, SCORES_PATH), score.get("name"))
         else:
             internal_logger.warning("langfuse:score-rejected", "agents_hub_monitoring: Langfuse rejected score %r "
                                     "(%s); not retried", score.get("name"), outcome.describe())
@@ -170,14 +191,20 @@ class LangfuseScoresClient:
         headers = {"Authorization": self.settings.authorization, "x-langfuse-sdk-name": SDK_NAME,
                    "x-langfuse-sdk-version": __version__}
         try:
-            response = session.post(self.settings.url(SCORES_PATH), json=score, headers=headers, timeout=timeout)
+            response = session.post(self.settings.url(SCORES_PATH), json=score, headers=headers, timeout=timeout,
+                                    allow_redirects=False)
         except requests.Timeout as error:
             return HTTPAttempt(None, f"timed out ({type(error).__name__})", timed_out=True), None
         except requests.RequestException as error:
             return HTTPAttempt(None, f"{type(error).__name__} (is the host reachable?)"), None
-        if 200 <= response.status_code < 300:
+        reply = json_body(response)
+        if response.status_code in ACCEPTED_SCORE_STATUSES and reply is not None:
+            self.last_reply = reply
             return None, None
-        return HTTPAttempt(response.status_code, describe_response(response)), _retry_after(response)
+        if 200 <= response.status_code < 300:  # a web page or a proxy, not Langfuse's scores API
+            return HTTPAttempt(response.status_code, f"{response.reason or 'OK'} without a JSON body; this does "
+                               "not look like Langfuse's scores API"), None
+        return attempt_from(response), _retry_after(response)
 
     def _sleep(self, delay: float) -> bool:
         """Back off for ``delay``; False when that would pass the shutdown deadline (give up)."""

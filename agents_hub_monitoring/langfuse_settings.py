@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from agents_hub_monitoring._safety import internal_logger
 from agents_hub_monitoring._version import __version__
 
 __all__ = [
@@ -37,8 +38,10 @@ ENV_ENVIRONMENT = "LANGFUSE_TRACING_ENVIRONMENT"
 ENV_SAMPLE_RATE = "LANGFUSE_SAMPLE_RATE"
 
 # Langfuse's environment rule; anything else is stored as "default" for spans and rejected (400)
-# for scores, so a bad value is refused up front rather than silently split across environments.
+# for scores. An argument breaking it is a ValueError (the caller's bug); a variable breaking it is
+# normalised as the server does, with a warning, because deployment settings must not stop the app.
 _ENVIRONMENT = re.compile(r"(?!langfuse)[a-z0-9_-]{1,40}")
+DEFAULT_ENVIRONMENT = "default"
 _KEY_PREFIXES = ("pk-lf-", "sk-lf-")
 _MIN_CHARS_TO_SHOW_TAIL = 16  # short keys (tests, typos) would be given away by their last chars
 
@@ -94,10 +97,14 @@ def _environment(argument: str | None) -> str | None:
     if value is None:
         return None
     normalised = value.lower()
-    if not _ENVIRONMENT.fullmatch(normalised):
-        raise ValueError(f"environment (from {source}) must be 1-40 characters of a-z, 0-9, '-' or '_' and "
-                         f"must not start with 'langfuse', got {value!r}")
-    return normalised
+    if _ENVIRONMENT.fullmatch(normalised):
+        return normalised
+    rule = "1-40 characters of a-z, 0-9, '-' or '_', not starting with 'langfuse'"
+    if source == "argument":
+        raise ValueError(f"environment must be {rule}, got {value!r}")
+    internal_logger.warning("langfuse:environment", "agents_hub_monitoring: %s=%r is not a valid Langfuse "
+                            "environment (%s); using %r, as Langfuse would", source, value, rule, DEFAULT_ENVIRONMENT)
+    return DEFAULT_ENVIRONMENT
 
 
 @dataclass(frozen=True)

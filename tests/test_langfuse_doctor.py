@@ -9,6 +9,7 @@ import socket
 import pytest
 from langfuse_support import PUBLIC, SECRET
 
+from agents_hub_monitoring.cli import main
 from agents_hub_monitoring.doctor import add_arguments, run_doctor, run_from_args
 from agents_hub_monitoring.langfuse_settings import mask_secret
 
@@ -77,6 +78,55 @@ def test_cli_flags(receiver):
     out = io.StringIO()
     assert run_from_args(args, stream=out) == 0
     assert "Verdict: OK" in out.getvalue()
+
+
+NOT_LANGFUSE = "this does not look like a Langfuse server"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/public", "<html><body>My web app</body></html>"),  # any web server answering 200 everywhere
+    ("/api/public/health", {"ok": True}),  # JSON, but no "status"
+    ("/api/public/health", ["OK"]),
+])
+def test_a_host_answering_200_but_not_like_langfuse_fails(receiver, path, body):
+    receiver.fail_next(path, status=200, times=5, body=body)
+    code, output = _doctor(host=receiver.endpoint, public_key=PUBLIC, secret_key=SECRET, send_test_trace=True)
+    assert code == 1, output
+    assert "[FAIL] host answered, but not like Langfuse" in output and NOT_LANGFUSE in output
+    assert "[ OK ]" not in output and receiver.requests("/api/public/otel/v1/traces") == []
+
+
+@pytest.mark.parametrize("body", ["<html>Welcome</html>", {"projects": []}, {"data": "proj-1"}])
+def test_a_key_check_answer_without_a_project_list_fails(receiver, body):
+    receiver.fail_next("/api/public/projects", status=200, body=body)
+    code, output = _doctor(host=receiver.endpoint, public_key=PUBLIC, secret_key=SECRET)
+    assert code == 1, output
+    assert "[ OK ] host reachable" in output and "[FAIL] key check failed" in output and NOT_LANGFUSE in output
+    assert "keys accepted" not in output
+
+
+def test_a_score_reply_without_an_id_fails(receiver):
+    receiver.fail_next("/api/public/scores", status=200, body={"ok": True})
+    code, output = _doctor(host=receiver.endpoint, public_key=PUBLIC, secret_key=SECRET, send_test_trace=True)
+    assert code == 1, output
+    assert "[ OK ] test trace accepted" in output
+    assert f"[FAIL] test score not accepted: the reply carries no score id: {NOT_LANGFUSE}" in output
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "nan", "soon"])
+def test_an_invalid_timeout_is_a_usage_error_not_a_traceback(capsys, timeout):
+    with pytest.raises(SystemExit) as exited:
+        main(["doctor", "--host", "http://127.0.0.1:9", "--timeout", timeout])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "--timeout" in error and "positive number of seconds" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("timeout", [0, -2.5, float("inf")])
+def test_run_doctor_refuses_an_invalid_timeout_with_status_2(timeout):
+    out = io.StringIO()
+    assert run_doctor(host="http://127.0.0.1:9", stream=out, timeout_s=timeout) == 2
+    assert "positive number of seconds" in out.getvalue()
 
 
 @pytest.mark.parametrize("key, shown", [

@@ -9,13 +9,22 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Iterator
 
 import pytest
 from langfuse_support import PUBLIC, SCORES, SECRET, TRACES, WRONG_SECRET
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from agents_hub_monitoring.exporters.langfuse import LangfuseSpanExporter
+from agents_hub_monitoring.langfuse_settings import LangfuseSettings
 from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
 
 pytestmark = pytest.mark.usefixtures("clean_langfuse_env")
+
+DEFAULT_SHUTDOWN_S = 5.0  # the documented bound of shutdown() with default settings
+SLACK_S = 1.5  # thread start-up and scheduling on a loaded machine; well under a request timeout
 
 
 def _closed_port() -> int:
@@ -41,7 +50,7 @@ def test_wrong_keys_give_one_clear_line_and_no_retry_storm(make_monitor, receive
 
     trace_posts = receiver.requests(TRACES)
     assert [r.status for r in trace_posts] == [401]  # then a cool-down: no request per batch
-    assert [r.status for r in receiver.requests(SCORES)] == [401]  # 401 is final: never retried
+    assert receiver.requests(SCORES) == [] and monitor.scores.dropped == 1  # the cool-down covers scores too
     rejected = [m for m in _warnings(caplog) if "rejected the keys" in m]
     assert len(rejected) == 1
     assert f"for host {receiver.endpoint}" in rejected[0] and "Invalid credentials" in rejected[0]
@@ -110,6 +119,24 @@ def test_rejected_batch_is_split_rather_than_lost(make_monitor, receiver, caplog
     assert any("two halves" in m for m in _warnings(caplog))
 
 
+def test_a_batch_too_large_to_send_is_trimmed_not_misreported(receiver, caplog):
+    # The OTLP exporter drops a batch over its max_request_size without sending anything.
+    exporter = LangfuseSpanExporter(LangfuseSettings.resolve(PUBLIC, SECRET, receiver.endpoint), max_request_size=4_000)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("small"):
+        pass
+    with tracer.start_as_current_span("big", attributes={"input.value": "x" * 50_000}):
+        pass
+    provider.shutdown()
+    assert [r.status for r in receiver.requests(TRACES)] == [200, 200]  # the big one, trimmed
+    assert len(receiver.observation("big")["input"]) == 1_000
+    (line,) = [m for m in _warnings(caplog) if "span(s)" in m]
+    assert "could not send 1 span(s) (no request was sent:" in line and "max_request_size 4000" in line
+    assert "cut to 1000 chars" in line and "HTTP 200" not in line
+
+
 def test_bad_request_is_reported_with_langfuse_reason(make_monitor, receiver, caplog):
     monitor = make_monitor(batch=False)
     receiver.fail_next(TRACES, status=400, body={"error": "Failed to parse OTel trace: bad span"})
@@ -147,9 +174,35 @@ def test_host_down_never_blocks_the_agent_and_shutdown_is_bounded(caplog):
     monitor.add_user_feedback("c1", 4)
     started = time.monotonic()
     monitor.shutdown()
-    assert time.monotonic() - started < 8.0  # documented: about shutdown_timeout_s (5 s)
+    assert time.monotonic() - started < DEFAULT_SHUTDOWN_S + SLACK_S
     assert any("is the host reachable?" in m for m in _warnings(caplog))
     monitor.score_conversation("c1", "late", 1.0)  # after shutdown: dropped, never raises
+
+
+@pytest.fixture
+def hung_host() -> Iterator[str]:
+    """A host that takes connections and never answers: the kernel completes the handshake for
+    the listen backlog, nobody reads. Closing the socket resets those connections."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("hung_collector", [False, True])
+def test_shutdown_is_bounded_when_langfuse_accepts_but_never_answers(hung_host, hung_collector):
+    # Your own collector hanging too must not add its wait to Langfuse's: one deadline for all.
+    metrics = [OTLPMetricExporter(endpoint=f"{hung_host}/v1/metrics", timeout=30)] if hung_collector else []
+    monitor = LangfuseMonitor(PUBLIC, SECRET, host=hung_host, shutdown_timeout_s=2.0, metric_exporters=metrics)
+    with monitor.agent_run("hung", context={"conversation_id": "c1"}), monitor.tool_call("calc"):
+        pass
+    monitor.score_conversation("c1", "quality", 1.0)
+    monitor.add_user_feedback("c1", 4)
+    started = time.monotonic()
+    monitor.shutdown()
+    assert time.monotonic() - started < 2.0 + SLACK_S  # the shutdown bound, not the 5 s request timeout
+    scores = monitor.scores
+    assert scores.sent == 0 and scores.failed + scores.dropped >= 2  # given up and counted, not waited for
 
 
 def test_collector_headers_never_reach_langfuse(monkeypatch, make_monitor, receiver):

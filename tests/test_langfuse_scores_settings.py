@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import runpy
 from pathlib import Path
 
@@ -11,8 +12,11 @@ import pytest
 from langfuse_support import PUBLIC, SECRET, TRACES
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from agents_hub_monitoring import BaseMonitor
 from agents_hub_monitoring.langfuse_settings import LangfuseSettings
+from agents_hub_monitoring.monitors.composite import combine
 from agents_hub_monitoring.monitors.langfuse import LangfuseMonitor
+from agents_hub_monitoring.testing import RecordingSpanExporter
 
 pytestmark = pytest.mark.usefixtures("clean_langfuse_env")
 
@@ -67,6 +71,69 @@ def test_sample_rate_zero_sends_no_spans_but_scores_still_go(make_monitor, recei
     monitor.score_conversation("c0", "quality", 1.0)
     assert monitor.flush()
     assert receiver.requests(TRACES) == [] and len(receiver.scores()) == 1
+
+
+def test_scores_for_sampled_out_traces_are_not_sent(make_monitor, receiver, caplog):
+    caplog.set_level(logging.DEBUG, logger="agents_hub_monitoring")
+    monitor = make_monitor(sample_rate=0.0)
+    with monitor.agent_run("unsampled", context={"conversation_id": "c0"}) as run, monitor.tool_call("t"):
+        assert monitor.score_current_trace("a", 1) is None
+        assert monitor.score_current_span("b", 1) is None
+    assert monitor.score("c", 1, trace_id=run.trace_id) is None
+    assert monitor.score("d", 1, session_id="c0") is not None  # session scores still go
+    monitor.score_conversation("c0", "quality", 1.0)
+    assert monitor.flush()
+    assert {s["name"] for s in receiver.scores().values()} == {"d", "quality"}
+    skipped = [r for r in caplog.records if "sampled out" in r.getMessage()]
+    assert len(skipped) == 3 and all(r.levelno == logging.DEBUG for r in skipped)
+
+
+def test_with_partial_sampling_exactly_the_exported_traces_get_their_scores(make_monitor, receiver):
+    monitor = make_monitor(sample_rate=0.5, batch=False)
+    for index in range(40):
+        with monitor.agent_run(f"run{index}") as run:
+            pass
+        monitor.score("quality", 1.0, trace_id=run.trace_id)  # after the run: the trace id decides
+    assert monitor.flush()
+    exported = {o["trace_id"] for o in receiver.observations()}
+    assert 0 < len(exported) < 40  # 2**-39 odds of all or none at 0.5
+    assert {s["traceId"] for s in receiver.scores().values()} == exported
+
+
+async def test_conversation_scores_and_feedback_return_the_langfuse_score_id(make_monitor, receiver):
+    monitor = make_monitor()
+    score = monitor.score_conversation("c1", "helpfulness", 0.9)
+    feedback_id = await monitor.add_user_feedback("c1", 4)
+    assert monitor.flush()
+    assert set(receiver.scores()) == {score.id, feedback_id}
+
+
+def test_a_combined_monitor_returns_the_langfuse_score_id(make_monitor, receiver):
+    local = RecordingSpanExporter()
+    both = combine(BaseMonitor(exporters=[local]), make_monitor())
+    tracked = both.score_conversation("c1", "quality", 1.0)
+    assert both.flush()
+    assert list(receiver.scores()) == [tracked.id]
+    assert [span.name for span in local.get_finished_spans()] == ["evaluation quality"]
+    both.shutdown()
+
+
+@pytest.mark.parametrize("value", ["has spaces", "langfuse-prod", "x" * 41, "Prod/EU"])
+def test_an_invalid_environment_variable_falls_back_to_default(monkeypatch, receiver, caplog, value):
+    monkeypatch.setenv("LANGFUSE_TRACING_ENVIRONMENT", value)
+    monitor = LangfuseMonitor(PUBLIC, SECRET, host=receiver.endpoint, batch=False)  # must not raise
+    try:
+        with monitor.agent_run("env", context={"conversation_id": "c1"}):
+            pass
+        monitor.score_conversation("c1", "quality", 1.0)
+        assert monitor.flush()
+    finally:
+        monitor.shutdown()
+    assert monitor.settings.environment == "default"
+    assert receiver.observation("invoke_agent env")["environment"] == "default"
+    assert [s["environment"] for s in receiver.scores().values()] == ["default"]
+    (line,) = [r.getMessage() for r in caplog.records if "LANGFUSE_TRACING_ENVIRONMENT" in r.getMessage()]
+    assert "using 'default'" in line
 
 
 def test_settings_from_environment(monkeypatch, receiver):

@@ -4,24 +4,24 @@ Spans go to ``{host}/api/public/otel/v1/traces`` as gzip'd protobuf with Basic a
 ``x-langfuse-ingestion-version: 4``. The OTLP exporter sends through our requests session, which
 lets us see each HTTP status and turn it into one clear action:
 
-* 401/403: one log line ("Langfuse rejected the keys for host X"); nothing is sent for a cool-down
-  (the keys will not fix themselves), so a bad key costs one request per minute, not one per batch.
-* 400/413: the reason is logged, the batch is resent once with long text attributes cut, then in
-  halves, so one oversized or malformed span does not take the whole batch with it.
+* 401/403: one log line ("Langfuse rejected the keys for host X", or Langfuse's reason for another
+  403); nothing is sent, spans or scores, for a cool-down: one request per minute, not per batch.
+* 3xx: a failure, never followed (the OTLP exporter counts it as delivered); the line names the Location.
+* 400/413, and a batch the OTLP exporter refused to send (over its max request size): the reason
+  is logged, the batch is resent once with long text attributes cut, then in halves, so one
+  oversized or malformed span does not take the whole batch with it.
 * 429/502/503/504 and connection errors: retried by the OTLP exporter within ``timeout_s``
-  (honouring Retry-After); 500 and other 5xx: retried here twice (0.5 s, 2 s); a timeout: once.
-* shutdown: retries stop, so the final export is bounded by ``timeout_s``.
+  (honouring Retry-After); 500 and other 5xx: retried here twice (0.5 s, 2 s); a timeout: once;
+  none once shutdown begins, so the final export is bounded by ``timeout_s``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import requests
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -30,6 +30,14 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from agents_hub_monitoring._safety import internal_logger, report_internal_failure
+from agents_hub_monitoring.exporters.langfuse_http import (
+    AUTH_COOLDOWN_S,
+    HTTPAttempt,
+    RefusalCooldown,
+    attempt_from,
+    describe_response,
+    redirect_message,
+)
 from agents_hub_monitoring.exporters.langfuse_translate import translate_span, trim_span
 from agents_hub_monitoring.langfuse_settings import TRACES_PATH, LangfuseSettings
 from agents_hub_monitoring.telemetry import semconv as sc
@@ -37,47 +45,18 @@ from agents_hub_monitoring.telemetry import semconv as sc
 __all__ = ["HTTPAttempt", "LangfuseSpanExporter", "ObservingSession", "describe_response"]
 
 DEFAULT_TIMEOUT_S = 5.0
-AUTH_COOLDOWN_S = 60.0
 TRIMMED_TEXT_CHARS = 1_000
 _RETRY_DELAYS_S = (0.5, 2.0)
 _MAX_SPLIT_DEPTH = 4  # 400/413 fallback: trim, then halve up to 3 times (at most 15 extra requests)
 _RETRIED_BY_OTLP = frozenset({429, 502, 503, 504})
-_REASON_CHARS = 200
 _SENT_HEADERS = frozenset({"content-type", "content-encoding", "user-agent"})
 _OTLP_LOGGER = "opentelemetry.exporter.otlp.proto.http.trace_exporter"
 
 
-class HTTPAttempt(NamedTuple):
-    """The outcome of the last HTTP request: a status, or the transport error that replaced it."""
-
-    status: int | None
-    reason: str
-    timed_out: bool = False
-
-    def describe(self) -> str:
-        return f"HTTP {self.status}: {self.reason}" if self.status is not None else self.reason
-
-
-def describe_response(response: requests.Response) -> str:
-    """Langfuse's own message from an error body (``message``/``error``), short and on one line."""
-    text = ""
-    with contextlib.suppress(Exception):
-        body = response.json()
-        if isinstance(body, dict):
-            text = str(body.get("message") or body.get("error") or "")
-            if isinstance(body.get("error"), list) and body.get("message"):
-                text = f"{body['message']}: {json.dumps(body['error'])}"
-    if not text:
-        with contextlib.suppress(Exception):
-            text = response.text
-    text = " ".join((text or response.reason or "").split())
-    return text[:_REASON_CHARS] or "no details"
-
-
 class ObservingSession(requests.Session):
-    """The session the OTLP exporter sends with. It records each outcome (per thread) and sends
-    only the headers we set: ``OTEL_EXPORTER_OTLP_HEADERS`` and certificate variables are meant for
-    the user's collector, and a collector's credentials must never travel to Langfuse."""
+    """The session the OTLP exporter sends with. It records each outcome (per thread), follows no
+    redirect and sends only the headers we set: ``OTEL_EXPORTER_OTLP_HEADERS`` and certificate
+    variables are meant for the user's collector, whose credentials must never travel to Langfuse."""
 
     def __init__(self, headers: dict[str, str]) -> None:
         super().__init__()
@@ -87,7 +66,7 @@ class ObservingSession(requests.Session):
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         headers = kwargs.get("headers") or {}
         kwargs["headers"] = {k: v for k, v in headers.items() if k.lower() in self._allowed}
-        kwargs["verify"], self.cert = True, None
+        kwargs["verify"], kwargs["allow_redirects"], self.cert = True, False, None
         self._local.last = None
         try:
             response = super().request(method, url, *args, **kwargs)
@@ -97,8 +76,12 @@ class ObservingSession(requests.Session):
         except Exception as error:
             self._local.last = HTTPAttempt(None, f"{type(error).__name__} (is the host reachable?)")
             raise
-        self._local.last = HTTPAttempt(response.status_code, describe_response(response))
+        self._local.last = attempt_from(response)
         return response
+
+    def forget(self) -> None:
+        """Before an export: a failure with no attempt recorded then means no request was sent."""
+        self._local.last = None
 
     def last_attempt(self) -> HTTPAttempt | None:
         return getattr(self._local, "last", None)
@@ -106,12 +89,14 @@ class ObservingSession(requests.Session):
 
 class _DemoteOurExportLogs(logging.Filter):
     """The OTLP exporter logs every failure at ERROR; for our exports we log one clear line
-    ourselves, so its records become DEBUG. Other OTLP exporters in the process are untouched."""
+    ourselves, so its records become DEBUG (the last one is kept: it says why a batch was not
+    sent at all). Other OTLP exporters in the process are untouched."""
 
     active = threading.local()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(self.active, "on", False):
+            self.active.message = record.getMessage()
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
         return True
@@ -123,7 +108,7 @@ logging.getLogger(_OTLP_LOGGER).addFilter(_DEMOTE)
 
 @contextlib.contextmanager
 def _demoted_logs() -> Iterator[None]:
-    _DEMOTE.active.on = True
+    _DEMOTE.active.on, _DEMOTE.active.message = True, None
     try:
         yield
     finally:
@@ -131,22 +116,26 @@ def _demoted_logs() -> Iterator[None]:
 
 
 class LangfuseSpanExporter(SpanExporter):
-    """Translates spans for Langfuse and sends them with the official OTLP/HTTP exporter; never raises."""
+    """Translates spans for Langfuse and sends them with the official OTLP/HTTP exporter; never raises.
+
+    ``refusals`` is the 401/403 cool-down, shared with the scores client by ``LangfuseMonitor``.
+    """
 
     def __init__(self, settings: LangfuseSettings, *, timeout_s: float = DEFAULT_TIMEOUT_S,
-                 auth_cooldown_s: float = AUTH_COOLDOWN_S, trimmed_text_chars: int = TRIMMED_TEXT_CHARS) -> None:
+                 auth_cooldown_s: float = AUTH_COOLDOWN_S, trimmed_text_chars: int = TRIMMED_TEXT_CHARS,
+                 refusals: RefusalCooldown | None = None, max_request_size: int | None = None) -> None:
         if timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s!r}")
         self.settings = settings
         self.timeout_s = float(timeout_s)
-        self._cooldown_s = auth_cooldown_s
+        self.refusals = refusals if refusals is not None else RefusalCooldown(auth_cooldown_s)
         self._trim_chars = trimmed_text_chars
         headers = settings.otlp_headers()
         self._session = ObservingSession(headers)
+        limits = {} if max_request_size is None else {"max_request_size": max_request_size}
         self._otlp = OTLPSpanExporter(endpoint=settings.url(TRACES_PATH), headers=headers, timeout=self.timeout_s,
-                                      compression=Compression.Gzip, session=self._session)
+                                      compression=Compression.Gzip, session=self._session, **limits)
         self._stopping = threading.Event()
-        self._rejected_until = 0.0
         self._closed = False
         self.last_failure: str | None = None
 
@@ -155,14 +144,14 @@ class LangfuseSpanExporter(SpanExporter):
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
-            if self._closed:
+            if self._closed or self.refusals.active():  # refused recently: already reported
                 return SpanExportResult.FAILURE
-            if time.monotonic() < self._rejected_until:
-                return SpanExportResult.FAILURE  # keys rejected recently: already reported
             batch = [self._translated(span) for span in spans if not _is_standalone_evaluation(span)]
             if not batch:
                 return SpanExportResult.SUCCESS
             delivered = self._deliver(batch, trimmed=False, depth=0)
+            if delivered:
+                self.last_failure = None  # the last export's failure: a trimmed resend that got through is none
             return SpanExportResult.SUCCESS if delivered else SpanExportResult.FAILURE
         except Exception as error:
             report_internal_failure("LangfuseSpanExporter.export", error)
@@ -183,15 +172,15 @@ class LangfuseSpanExporter(SpanExporter):
         if failure is None:
             return True
         self.last_failure = failure.describe()
-        if failure.status in (401, 403):
-            self._rejected_until = time.monotonic() + self._cooldown_s
-            internal_logger.error(
-                "langfuse:auth", "agents_hub_monitoring: Langfuse rejected the keys for host %s (%s). Spans are "
-                "not sent for the next %.0fs; check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and that the keys "
-                "belong to this host (run `agents-hub-monitoring doctor`).",
-                self.settings.display_host, failure.describe(), self._cooldown_s)
+        if failure.redirected:
+            internal_logger.error("langfuse:redirect", "agents_hub_monitoring: %s; %d span(s) dropped",
+                                  redirect_message(self.settings, failure, TRACES_PATH), len(batch))
             return False
-        if failure.status in (400, 413) and depth < _MAX_SPLIT_DEPTH and not self._stopping.is_set():
+        if failure.status in (401, 403):
+            self.refusals.refuse(self.settings, failure)
+            return False
+        resend = failure.status in (400, 413) or failure.unsent
+        if resend and depth < _MAX_SPLIT_DEPTH and not self._stopping.is_set():
             if not trimmed:
                 action = f"resending with text attributes cut to {self._trim_chars} chars"
                 self._warn_rejected("trim", failure, len(batch), action)
@@ -207,9 +196,9 @@ class LangfuseSpanExporter(SpanExporter):
         return False
 
     def _warn_rejected(self, step: str, failure: HTTPAttempt, count: int, action: str) -> None:
-        internal_logger.warning(f"langfuse:rejected:{step}",
-                                "agents_hub_monitoring: Langfuse rejected %d span(s) (%s); %s",
-                                count, failure.describe(), action)
+        verb = "could not send" if failure.unsent else "Langfuse rejected"
+        internal_logger.warning(f"langfuse:rejected:{step}", "agents_hub_monitoring: %s %d span(s) (%s); %s",
+                                verb, count, failure.describe(), action)
 
     def _send(self, batch: list[ReadableSpan]) -> HTTPAttempt | None:
         """One export with our retries on top of the OTLP exporter's; None on success."""
@@ -217,11 +206,15 @@ class LangfuseSpanExporter(SpanExporter):
         for attempt, delay in enumerate((0.0, *_RETRY_DELAYS_S)):
             if delay and self._stopping.wait(delay):
                 break
+            self._session.forget()
             with _demoted_logs():
                 result = self._otlp.export(batch)
+            last = self._session.last_attempt()
             if result is SpanExportResult.SUCCESS:
-                return None
-            failure = self._session.last_attempt() or HTTPAttempt(None, "the OTLP exporter did not send the batch")
+                # The OTLP exporter counts a 3xx as delivered; Langfuse never saw those spans.
+                return last if last is not None and last.redirected else None
+            reason = getattr(_DEMOTE.active, "message", None) or "the OTLP exporter dropped the batch"
+            failure = last or HTTPAttempt(None, f"no request was sent: {reason}", unsent=True)
             # A timed-out request used the OTLP exporter's whole window: one more try, not two.
             if not _retry_here(failure) or self._stopping.is_set() or (failure.timed_out and attempt >= 1):
                 break

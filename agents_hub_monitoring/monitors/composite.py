@@ -116,13 +116,17 @@ class CompositeMonitor(BaseMonitor):
         self._instruments = _FanoutInstruments([child._instruments for child in self.monitors])  # type: ignore[assignment]
 
     def _submit_score(self, *, name: str, value: float | str, data_type: str, comment: str | None,
-                      conversation_id: str, metadata: Mapping[str, Any] | None) -> None:
+                      conversation_id: str, metadata: Mapping[str, Any] | None) -> str | None:
+        """Every child gets the score; the first backend score id (e.g. Langfuse's) is the result."""
+        score_id = None
         for child in self.monitors:
             try:
-                child._submit_score(name=name, value=value, data_type=data_type, comment=comment,
-                                    conversation_id=conversation_id, metadata=metadata)
+                child_id = child._submit_score(name=name, value=value, data_type=data_type, comment=comment,
+                                               conversation_id=conversation_id, metadata=metadata)
+                score_id = score_id or child_id
             except Exception as error:
                 report_internal_failure("composite score", error)
+        return score_id
 
     def flush(self, timeout_s: float | None = None) -> bool:
         flushed = super().flush(timeout_s)

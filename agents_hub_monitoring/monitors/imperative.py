@@ -197,13 +197,14 @@ class ImperativeApiMixin:
             self._instruments.record_evaluation(name=name, value=value, kind=kind)
         spec = self._evaluation_spec(name, value, data_type, comment, kind, conversation_id)
         span_id = emit_completed(self, spec, parent=self._turn_root(conversation_id))
-        self._submit_score(name=name, value=value, data_type=data_type, comment=comment,
-                           conversation_id=conversation_id, metadata=metadata)
-        return span_id
+        score_id = self._submit_score(name=name, value=value, data_type=data_type, comment=comment,
+                                      conversation_id=conversation_id, metadata=metadata)
+        return score_id or span_id  # the backend's score id when there is one, else the marker span's
 
     def _submit_score(self, *, name: str, value: float | str, data_type: str, comment: str | None,
-                      conversation_id: str, metadata: Mapping[str, Any] | None) -> None:
-        """Backends with a scores API (Langfuse) send the score here; the base has none."""
+                      conversation_id: str, metadata: Mapping[str, Any] | None) -> str | None:
+        """Backends with a scores API (Langfuse) send the score here and return its id; the base has none."""
+        return None
 
     def _record_error_metric(self: BaseMonitor, error: BaseException | str, agent_name: str | None) -> None:  # type: ignore[misc]
         self._instruments.record_error(error_type_of(error), agent_name)

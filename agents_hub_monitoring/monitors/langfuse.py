@@ -7,6 +7,7 @@ metrics, so none are exported unless you pass your own ``metric_exporters``/``me
 
 from __future__ import annotations
 
+import logging
 import string
 import time
 from collections.abc import Mapping, Sequence
@@ -15,10 +16,12 @@ from typing import Any
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
 from opentelemetry.trace import get_current_span
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.exporters.langfuse import DEFAULT_TIMEOUT_S, LangfuseSpanExporter
+from agents_hub_monitoring.exporters.langfuse_http import RefusalCooldown
 from agents_hub_monitoring.exporters.resilient import call_with_deadline
 from agents_hub_monitoring.langfuse_scores import LangfuseScoresClient
 from agents_hub_monitoring.langfuse_settings import LangfuseSettings, mask_secret
@@ -29,6 +32,8 @@ from agents_hub_monitoring.telemetry import semconv as sc
 from agents_hub_monitoring.telemetry.processors import StartOnlyProcessor
 
 __all__ = ["LangfuseMonitor", "TraceNameProcessor"]
+
+logger = logging.getLogger(__name__)
 
 
 class TraceNameProcessor(StartOnlyProcessor):
@@ -68,9 +73,10 @@ class LangfuseMonitor(BaseMonitor):
                  exporters: Sequence[SpanExporter] = (), span_processors: Sequence[SpanProcessor] = (),
                  resource_attributes: Mapping[str, Any] | None = None, name: str = "langfuse", **kwargs: Any) -> None:
         self.settings = LangfuseSettings.resolve(public_key, secret_key, host, release, environment, sample_rate)
-        self.span_exporter = LangfuseSpanExporter(self.settings, timeout_s=timeout_s)
+        refusals = RefusalCooldown()  # one 401/403 cool-down for spans and scores alike
+        self.span_exporter = LangfuseSpanExporter(self.settings, timeout_s=timeout_s, refusals=refusals)
         self.scores = LangfuseScoresClient(self.settings, timeout_s=timeout_s, retries=score_retries,
-                                           max_queue=score_queue_size)
+                                           max_queue=score_queue_size, refusals=refusals)
         resource = dict(resource_attributes or {})
         if self.settings.release:  # Langfuse's release field; service.version becomes its "version"
             resource.setdefault(sc.LANGFUSE_RELEASE, self.settings.release)
@@ -86,9 +92,11 @@ class LangfuseMonitor(BaseMonitor):
 
     # -- scores ------------------------------------------------------------------------------------------
     def _submit_score(self, *, name: str, value: float | str, data_type: str, comment: str | None,
-                      conversation_id: str, metadata: Mapping[str, Any] | None) -> None:
-        """Hook of ``score_conversation`` / ``add_user_feedback``: a session score (conversation = session)."""
-        self.scores.submit(_score_body(name, value, data_type, comment, metadata, sessionId=conversation_id))
+                      conversation_id: str, metadata: Mapping[str, Any] | None) -> str:
+        """Hook of ``score_conversation`` / ``add_user_feedback``: a session score (conversation = session).
+
+        Returns the Langfuse score id, which becomes the ``Tracked.id`` of those calls."""
+        return self.scores.submit(_score_body(name, value, data_type, comment, metadata, sessionId=conversation_id))
 
     def score(self, name: str, value: Any, *, trace_id: Any = None, observation_id: Any = None,
               session_id: Any = None, comment: str | None = None, data_type: str | None = None,
@@ -96,6 +104,7 @@ class LangfuseMonitor(BaseMonitor):
         """Score a trace (optionally one observation of it) or a session; returns the score id.
 
         Sent in the background. An invalid value or target raises ``ValueError`` here, at the call.
+        A trace that was sampled out never reaches Langfuse, so its scores are not sent (None).
         """
         if not name or not isinstance(name, str):
             raise ValueError("a score needs a non-empty name")
@@ -110,12 +119,31 @@ class LangfuseMonitor(BaseMonitor):
         try:
             if not isinstance(clean, str):
                 self._instruments.record_evaluation(name=name, value=clean, kind="score")
+            if trace is not None and self._sampled_out(trace):
+                logger.debug("agents_hub_monitoring: Langfuse score %r not sent: trace %s was sampled out",
+                             name, trace)
+                return None
             body = _score_body(name, clean, resolved_type, comment, metadata,
                                **{k: v for k, v in targets.items() if v is not None})
             return self.scores.submit(body)
         except Exception as error:
             report_internal_failure("LangfuseMonitor.score", error)
             return None
+
+    def _sampled_out(self, trace_id: str) -> bool:
+        """Whether this trace was not recorded: the current span says so when it is in that trace;
+        otherwise the trace-id ratio decision our sampler made for it as a root (deterministic)."""
+        context = get_current_span().get_span_context()
+        if context.is_valid and format(context.trace_id, "032x") == trace_id:
+            return not context.trace_flags.sampled
+        rate = self.settings.sample_rate
+        if rate is None or rate >= 1.0 or len(trace_id) != 32:
+            return False
+        try:
+            decision = TraceIdRatioBased(rate).should_sample(None, int(trace_id, 16), "score").decision
+        except ValueError:
+            return False
+        return not decision.is_sampled()
 
     def score_current_trace(self, name: str, value: Any, *, comment: str | None = None,
                             data_type: str | None = None, metadata: Mapping[str, Any] | None = None) -> str | None:

@@ -18,7 +18,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from . import decode
 from ._http import HTTPReceiverBase, Response, Routed, export_reply
-from ._recording import Fault
+from ._recording import Fault, FaultQueue
 from .langfuse_mapping import aggregate_traces, span_to_observation
 from .langfuse_validation import MAX_INGESTION_VERSION, ingestion_version_ok, span_id_errors, validate_score
 
@@ -56,6 +56,7 @@ class LangfuseReceiver(HTTPReceiverBase):
         self._observations: list[dict[str, Any]] = []
         self._scores: dict[str, dict[str, Any]] = {}
         self._score_posts: list[dict[str, Any]] = []
+        self._redirects: FaultQueue[int] = FaultQueue()  # a Fault's body is the Location to send
 
     @property
     def basic_auth(self) -> str:
@@ -119,6 +120,18 @@ class LangfuseReceiver(HTTPReceiverBase):
 
     def delay_next(self, seconds: float, times: int = 1, *, path_prefix: str = "/api/public") -> None:
         self._faults.push(Fault(None, seconds, path_prefix=path_prefix, remaining=times))
+
+    def redirect_next(self, location: str, path_prefix: str = "/api/public", status: int = 302,
+                      times: int = 1) -> None:
+        """Answer the next ``times`` requests under ``path_prefix`` with ``status`` and ``Location: location``
+        (a proxy or an http -> https front door does this; Langfuse itself never redirects its API)."""
+        self._redirects.push(Fault(status, body=location.encode(), path_prefix=path_prefix, remaining=times))
+
+    def _respond(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Routed:
+        redirect = self._redirects.take(path)
+        if redirect is not None and redirect.status is not None:
+            return Response(redirect.status, b"", "text/html", {"Location": redirect.body.decode()}), None
+        return super()._respond(method, path, headers, body)
 
     def _route(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Routed:
         expected_method = _ROUTES.get(path)
