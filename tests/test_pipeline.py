@@ -148,3 +148,20 @@ def test_shutdown_is_bounded_in_total_when_span_and_metric_exports_both_hang():
     # One shared deadline of 3 s: one deadline per provider would take at least 6 s, and the
     # exporters themselves would hang for 30 s.
     assert elapsed < 5.5
+
+
+def test_spans_are_flushed_at_interpreter_exit_without_noise():
+    from receivers import OTLPHTTPReceiver
+
+    with OTLPHTTPReceiver() as receiver:
+        code = f"""
+from agents_hub_monitoring import OTLPMonitor
+monitor = OTLPMonitor(endpoint={receiver.endpoint!r}, export_metrics=True)
+monitor.track_event("before exit")   # no flush(), no shutdown(): the exit hook must do it
+"""
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                                check=False)
+        assert result.returncode == 0, result.stderr
+        (span,) = receiver.wait_for_spans(1)
+    assert span["name"] == "before exit"
+    assert result.stderr == ""  # e.g. no "shutdown can only be called once" from a second exit hook

@@ -120,7 +120,9 @@ class TelemetryPipeline:
         sampler = None
         if self.settings.sample_rate is not None:
             sampler = ParentBased(TraceIdRatioBased(float(self.settings.sample_rate)))
-        provider = TracerProvider(resource=self.resource, sampler=sampler)
+        # Our monitor shuts its providers down at exit (bounded); the SDK's own exit hooks would
+        # shut them down a second time and log about it.
+        provider = TracerProvider(resource=self.resource, sampler=sampler, shutdown_on_exit=False)
         provider.add_span_processor(ConversationStampingProcessor())
         for processor in self.settings.span_processors:
             provider.add_span_processor(GuardedSpanProcessor(processor))
@@ -143,7 +145,7 @@ class TelemetryPipeline:
         for exporter in self.metric_exporters:
             readers.append(PeriodicExportingMetricReader(
                 exporter, export_interval_millis=self.settings.metric_export_interval_ms))
-        return MeterProvider(resource=self.resource, metric_readers=readers)
+        return MeterProvider(resource=self.resource, metric_readers=readers, shutdown_on_exit=False)
 
     @property
     def export_stats(self) -> list[ExportStats]:
