@@ -1,16 +1,20 @@
 """The call-shape matrix: every decorated call shape x every way a call can go.
 
-Shapes: sync, async, generator, async generator, a sync function returning an awaitable, and
-streams (an ``llm`` function returning an iterator / async iterator of chunks). Scenarios:
-success, exception, early close, cancellation (KeyboardInterrupt for sync shapes), thread pool,
-``asyncio.gather`` and nesting. Each cell asserts the span count, parentage, a duration covering
-the measured work, the status, and that no span stays open and no context leaks afterwards.
-The README's matrix table names these test ids.
+Shapes: sync, async, generator, async generator, a sync function returning an awaitable,
+streams (an ``llm`` function returning an iterator / async iterator of chunks), and
+``@contextmanager`` / ``@asynccontextmanager`` over a decorated generator. Scenarios: success,
+exception, early close, cancellation (KeyboardInterrupt for sync shapes), thread pool,
+``asyncio.gather``, nesting, and context (the body's ContextVar changes reach the consumer exactly
+as without the decorator). Each cell asserts the span count, parentage, a duration covering the
+measured work, the status, and that no span stays open and no context leaks afterwards. The
+README's matrix table names these test ids.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import gc
 import time
 import warnings
@@ -27,6 +31,8 @@ from agents_hub_monitoring.testing import capture
 STEPS = 3
 WORK_S = 0.003
 SLACK_S = 50e-6  # span times use the wall clock, the probe the monotonic one
+# Set by every step of work, never reset: how far the body got, as its consumer sees it.
+BODY_STEPS: contextvars.ContextVar[int | None] = contextvars.ContextVar("body_steps", default=None)
 
 
 class Boom(Exception):
@@ -59,6 +65,7 @@ class Probe:
         if self.child:
             self.child()
         self.steps.append(time.perf_counter() - started)
+        BODY_STEPS.set(len(self.steps))
 
     async def astep(self) -> None:
         started = time.perf_counter()
@@ -67,6 +74,7 @@ class Probe:
         if self.child:
             self.child()
         self.steps.append(time.perf_counter() - started)
+        BODY_STEPS.set(len(self.steps))
 
 
 class Chunks:
@@ -120,6 +128,7 @@ class Shape:
     name = ""
     is_async = False
     kind = "tool"
+    between_calls = 0  # how often run(function, between) calls between() while the shape is running
 
     @property
     def span_name(self) -> str:
@@ -147,7 +156,7 @@ class SyncShape(Shape):
             return "done"
         return shape
 
-    def run(self, function: Any) -> Any:
+    def run(self, function: Any, between: Any = None) -> Any:
         return function()
 
 
@@ -165,7 +174,7 @@ class AsyncShape(Shape):
             return "done"
         return shape
 
-    async def arun(self, function: Any) -> Any:
+    async def arun(self, function: Any, between: Any = None) -> Any:
         return await function()
 
     def close_early(self, function: Any) -> None:
@@ -176,6 +185,7 @@ class AsyncShape(Shape):
 
 class GeneratorShape(Shape):
     name = "generator"
+    between_calls = STEPS
 
     def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
         @monitor.tool(name="shape")
@@ -204,6 +214,7 @@ class GeneratorShape(Shape):
 class AsyncGeneratorShape(Shape):
     name = "async_generator"
     is_async = True
+    between_calls = STEPS
 
     def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
         @monitor.tool(name="shape")
@@ -249,7 +260,7 @@ class AwaitableShape(Shape):
             return rest()
         return shape
 
-    async def arun(self, function: Any) -> Any:
+    async def arun(self, function: Any, between: Any = None) -> Any:
         return await function()
 
     def close_early(self, function: Any) -> None:
@@ -266,6 +277,7 @@ class StreamShape(Shape):
 
     name = "stream"
     kind = "llm"
+    between_calls = STEPS
 
     def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
         @monitor.llm(name="shape", model="m-1", stream=True)
@@ -288,6 +300,7 @@ class AsyncStreamShape(Shape):
     name = "async_stream"
     kind = "llm"
     is_async = True
+    between_calls = STEPS
 
     def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
         @monitor.llm(name="shape", model="m-1")
@@ -310,9 +323,70 @@ class AsyncStreamShape(Shape):
         assert stream.closed
 
 
+class ContextManagerShape(Shape):
+    """``@contextmanager`` over a decorated generator: work before the ``yield`` and after it."""
+
+    name = "contextmanager"
+    between_calls = 1
+
+    def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
+        @contextlib.contextmanager
+        @monitor.tool(name="shape")
+        def shape() -> Any:
+            for _ in range(STEPS - 1):
+                probe.step()
+            yield "entered"
+            probe.step()
+            if error is not None:
+                raise error
+        return shape
+
+    def run(self, function: Any, between: Any = None) -> Any:
+        with function() as value:
+            if between:
+                between()
+        return value
+
+    def close_early(self, function: Any) -> None:
+        manager = function()
+        manager.__enter__()
+        manager.gen.close()  # entered, never exited
+
+
+class AsyncContextManagerShape(Shape):
+    """``@asynccontextmanager`` over a decorated async generator (FastAPI dependencies, fixtures)."""
+
+    name = "asynccontextmanager"
+    is_async = True
+    between_calls = 1
+
+    def build(self, monitor: Any, probe: Probe, error: BaseException | None) -> Any:
+        @contextlib.asynccontextmanager
+        @monitor.tool(name="shape")
+        async def shape() -> Any:
+            for _ in range(STEPS - 1):
+                await probe.astep()
+            yield "entered"
+            await probe.astep()
+            if error is not None:
+                raise error
+        return shape
+
+    async def arun(self, function: Any, between: Any = None) -> Any:
+        async with function() as value:
+            if between:
+                between()
+        return value
+
+    async def aclose_early(self, function: Any) -> None:
+        manager = function()
+        await manager.__aenter__()
+        await manager.gen.aclose()
+
+
 SHAPES = [SyncShape(), AsyncShape(), GeneratorShape(), AsyncGeneratorShape(), AwaitableShape(), StreamShape(),
-          AsyncStreamShape()]
-SCENARIOS = ["success", "exception", "early_close", "cancellation", "thread_pool", "gather", "nested"]
+          AsyncStreamShape(), ContextManagerShape(), AsyncContextManagerShape()]
+SCENARIOS = ["success", "exception", "early_close", "cancellation", "thread_pool", "gather", "nested", "context"]
 
 
 # --- the matrix ---------------------------------------------------------------------------------------
@@ -365,7 +439,7 @@ def test_call_shape(shape: Shape, scenario: str, traced: Any) -> None:
 def _scenario_success(shape: Shape, monitor: Any, telemetry: Any) -> None:
     probe = Probe(monitor, nested=False)
     result = _run(shape, shape.build(monitor, probe, None))
-    assert result in ("done", [0, 1, 2]) or len(result) == STEPS
+    assert result in ("done", [0, 1, 2], "entered") or len(result) == STEPS
     span = _only(telemetry, shape)
     assert telemetry.span_names() == [shape.span_name] and span["parent_span_id"] is None
     _check_ok(shape, span)
@@ -480,21 +554,56 @@ def _scenario_nested(shape: Shape, monitor: Any, telemetry: Any) -> None:
     probe = Probe(monitor, nested=True)
     function = shape.build(monitor, probe, None)
     sibling = monitor.observe(name="sibling")(lambda: trace.get_current_span().get_span_context().span_id)
-    iterable = shape.name in ("generator", "async_generator", "stream", "async_stream")
+    between = shape.between_calls  # siblings made while the shape runs (between items, in the with block)
 
     @monitor.agent(name="parent")
     async def parent() -> None:
-        if iterable and shape.is_async:
+        if between and shape.is_async:
             await shape.arun(function, between=sibling)
-        elif iterable:
+        elif between:
             shape.run(function, between=sibling)
         else:
             await (shape.arun(function) if shape.is_async else asyncio.to_thread(shape.run, function))
             sibling()
 
     asyncio.run(parent())
-    siblings = STEPS if iterable else 1
+    siblings = between or 1
     expected = [(0, "invoke_agent parent"), (1, shape.span_name), *[(2, "execute_tool child")] * STEPS,
                 *[(1, "sibling")] * siblings]
     assert sorted(telemetry.tree()) == sorted(expected)
     _covers(_only(telemetry, shape), probe)
+
+
+class _Undecorated:
+    """Stands in for the monitor in ``Shape.build``: the same code without our decorators."""
+
+    def tool(self, **options: Any) -> Any:
+        return lambda function: function
+
+    llm = tool
+
+
+def _scenario_context(shape: Shape, monitor: Any, telemetry: Any) -> None:
+    """What the consumer sees of the body's ContextVar changes (while the shape runs, and after it)
+    is exactly what it sees without the decorator; e.g. a value set in a context manager's body
+    before its ``yield`` is visible in the ``with`` block."""
+    def consume(decorating: Any) -> list[Any]:
+        function = shape.build(decorating, Probe(monitor, nested=False), None)
+        seen: list[Any] = []
+
+        def between() -> None:
+            seen.append(BODY_STEPS.get())
+
+        async def main() -> list[Any]:  # asyncio.run: a fresh context for each run
+            await shape.arun(function, between) if shape.is_async else shape.run(function, between)
+            seen.append(BODY_STEPS.get())
+            return seen
+
+        return asyncio.run(main())
+
+    plain = consume(_Undecorated())
+    assert plain[-1] == STEPS and len(plain) == shape.between_calls + 1
+    assert consume(monitor) == plain
+    span = _only(telemetry, shape)
+    assert telemetry.span_names() == [shape.span_name] and span["parent_span_id"] is None
+    _check_ok(shape, span)

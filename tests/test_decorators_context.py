@@ -1,12 +1,17 @@
-"""Context: generator bodies keep their own context, threads and pools carry the caller's, metrics
-recorded off the calling thread still add up."""
+"""Context: generator bodies run under their span in the consumer's context (more in
+test_decorators_generators.py), threads and pools carry the caller's, metrics recorded off the
+calling thread still add up, also across fork()."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
+import os
+import signal
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,22 +33,22 @@ def detach_errors(caplog):
 
 # --- generators ------------------------------------------------------------------------------------------
 
-def test_generator_body_keeps_its_context_across_yields_and_never_leaks_it(monitor, telemetry, detach_errors):
+def test_generator_body_runs_under_our_span_which_the_consumer_never_sees(monitor, telemetry, detach_errors):
     mark = monitor.observe(name="mark")(lambda: None)
 
     @monitor.tool
     def pages() -> Any:
-        with monitor.span("inner"):
-            yield 1
-            mark()  # after a yield, still under "inner"
-            yield 2
+        mark()
+        yield 1
+        mark()  # after a yield, still under our span
+        yield 2
 
     seen = []
     for _ in pages():
         seen.append(trace.get_current_span())
         mark()  # the consumer's own span: a root, not a child of the generator
     assert seen == [trace.INVALID_SPAN] * 2
-    assert sorted(telemetry.tree()) == sorted([(0, "execute_tool pages"), (1, "inner"), (2, "mark"), (0, "mark"),
+    assert sorted(telemetry.tree()) == sorted([(0, "execute_tool pages"), (1, "mark"), (1, "mark"), (0, "mark"),
                                                (0, "mark")])
     assert detach_errors() == []
 
@@ -61,25 +66,6 @@ def test_generator_closed_by_the_garbage_collector(monitor, telemetry, detach_er
     assert sorted(telemetry.span_names()) == ["execute_tool pages", "inner"]
     assert telemetry.span("execute_tool pages")["attributes"]["agents_hub.outcome"] == "closed"
     assert detach_errors() == []  # the body's tokens were reset in its own context
-
-
-def test_generator_resumed_in_another_thread(monitor, telemetry, detach_errors):
-    mark = monitor.observe(name="mark")(lambda: None)
-
-    @monitor.tool
-    def steps() -> Any:
-        with monitor.span("inner"):
-            for index in range(3):
-                mark()
-                yield index
-
-    generator = steps()
-    assert next(generator) == 0
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(list, generator).result() == [1, 2]
-    inner = telemetry.span("inner")
-    assert [s["parent_span_id"] for s in telemetry.spans() if s["name"] == "mark"] == [inner["span_id"]] * 3
-    assert detach_errors() == []
 
 
 async def test_async_generator_dropped_mid_iteration_is_closed_by_the_loop(monitor, telemetry):
@@ -268,3 +254,48 @@ def test_backpressure_replays_on_the_calling_thread_when_the_queue_is_full(monit
         assert deferred.pending < 4
     deferred.replay()
     assert recorded == [str(index) for index in range(10)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork()")
+def test_fork_while_a_replay_holds_the_lock(monitor, telemetry):
+    """The child can record and collect: no lock inherited from a thread mid-replay, and the
+    counter sums that thread had gathered are the parent's, not counted again in the child."""
+    @monitor.tool
+    def ping() -> None:
+        return None
+
+    deferred = monitor._instruments
+    for _ in range(3):
+        ping()
+    entered, release = threading.Event(), threading.Event()
+
+    def hold() -> None:  # queued after the three tool calls: the replay sums them, then waits here
+        entered.set()
+        release.wait()
+
+    deferred._pending.append((hold, (), {}))
+    replaying = threading.Thread(target=deferred.replay)
+    replaying.start()
+    assert entered.wait(60)  # the replay holds _replay_lock, with three increments summed, not added
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads running
+        pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        try:
+            signal.alarm(30)  # a deadlock ends the child (and fails the test) instead of hanging it
+            ping()
+            ping()
+            (calls,) = telemetry.metric_points("agents_hub.tool.calls")
+            os.write(write, json.dumps([calls["value"], deferred.pending]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    release.set()
+    replaying.join()
+    with os.fdopen(read) as pipe:
+        reported = pipe.read()
+    os.waitpid(pid, 0)
+    assert reported and json.loads(reported) == [2, 0]  # two calls in the child, none of the parent's
+    (calls,) = telemetry.metric_points("agents_hub.tool.calls")
+    assert calls["value"] == 3  # the parent's, counted once

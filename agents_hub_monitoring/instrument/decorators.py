@@ -1,9 +1,11 @@
 """Decorators: ``@monitor.agent``, ``@monitor.tool``, ``@monitor.llm``, ``@monitor.retrieval``, ``@monitor.observe``.
 
 Each works bare or with arguments, on functions, methods, classmethods and staticmethods (either
-decorator order), and on classes (instrumenting ``run``/``arun``/``__call__``, or ``methods=``).
-The module-level versions use the default monitor (``set_default_monitor``), looked up on every
-call: decorating before a monitor exists works, and without one the call goes straight through.
+decorator order), and on classes (instrumenting ``run``/``arun``/``__call__``, or ``methods=``;
+a subclass of a decorated class can be decorated too). The module-level versions use the default
+monitor (``set_default_monitor``), looked up on every call: decorating before a monitor exists
+works, and without one (or after its shutdown) the call goes straight through. Decorating twice
+with the same monitor and kind gives one span, with the outermost decorator's options.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from agents_hub_monitoring.instrument.calls import wrap_function
+from agents_hub_monitoring.instrument.calls import MARKER, Marker, wrap_function
 from agents_hub_monitoring.instrument.plan import Options, Plan
 from agents_hub_monitoring.instrument.spans import DEFAULT
 from agents_hub_monitoring.monitors.scope import SpanScope
@@ -42,33 +44,53 @@ def decorate(monitor: BaseMonitor | None, target: Any, options: Options) -> Any:
         raise TypeError(f"@{options.kind} needs a function, method or class, got {type(target).__name__}")
     if options.methods is not None:
         raise TypeError("methods= applies to classes only")
-    return wrap_function(target, Plan(target, options), monitor)
+    function = _unwrapped(monitor, target, options.kind)
+    return wrap_function(function, Plan(function, options), monitor)
 
 
-def _find(cls: type, name: str) -> Any:
+def _unwrapped(monitor: BaseMonitor | None, function: Any, kind: str) -> Any:
+    """``function``, or the original under it if this monitor already wrapped it as the same kind:
+    ``@m.tool @m.tool`` (or ``m.tool(name="alias")(tool)``) is one span, the outermost options win."""
+    marker = getattr(function, MARKER, None)
+    if isinstance(marker, Marker) and marker.monitor is monitor and marker.kind == kind:
+        return marker.function
+    return function
+
+
+def _find(cls: type, name: str) -> tuple[type | None, Any]:
+    """The class that defines ``name`` for ``cls`` (``cls`` itself or a base), and the attribute."""
     for klass in cls.__mro__:
         if klass is object:
-            return None
+            break
         if name in vars(klass):
-            return vars(klass)[name]
-    return None
+            return klass, vars(klass)[name]
+    return None, None
 
 
 def _instrument_class(monitor: BaseMonitor | None, cls: type, options: Options) -> type:
     explicit = options.methods is not None
     instrumented = []
     for method in options.methods or _CLASS_METHODS:
-        attribute = _find(cls, method)
+        owner, attribute = _find(cls, method)
         if attribute is None:
             if explicit:
                 raise AttributeError(f"{cls.__name__} has no method {method!r} to instrument")
             continue
-        function = attribute.__func__ if isinstance(attribute, _DESCRIPTORS) else attribute
-        if not callable(function) or hasattr(function, "__agents_hub_plan__"):
-            continue  # not a method, or decorated already
+        descriptor = type(attribute) if isinstance(attribute, _DESCRIPTORS) else None
+        function = attribute.__func__ if descriptor is not None else attribute
+        if not callable(function):
+            continue
+        marker = getattr(function, MARKER, None)
+        if isinstance(marker, Marker) and marker.monitor is monitor:
+            if owner is cls:
+                instrumented.append(method)  # decorated in this class already: that decorator wins
+                continue
+            function = marker.function  # inherited from a decorated base: instrumented anew for cls
         name = options.name or (cls.__name__ if method in _CLASS_METHODS else f"{cls.__name__}.{method}")
-        wrapped = wrap_function(function, Plan(function, replace(options, methods=None), name=name), monitor)
-        setattr(cls, method, type(attribute)(wrapped) if isinstance(attribute, _DESCRIPTORS) else wrapped)
+        guarded = method in _CLASS_METHODS and descriptor is not staticmethod
+        plan = Plan(function, replace(options, methods=None), name=name, guarded=guarded)
+        wrapped = wrap_function(function, plan, monitor)
+        setattr(cls, method, descriptor(wrapped) if descriptor is not None else wrapped)
         instrumented.append(method)
     if not instrumented and not explicit:
         raise TypeError(f"@{options.kind} on class {cls.__name__}: it has no run, arun or __call__; "

@@ -1,51 +1,46 @@
-"""One traced iteration's state: its span's handle, its private context, and what it yielded.
+"""Traced iteration of a decorated generator or async generator, and the state every traced iteration keeps.
 
-``open_stream`` starts the span for a generator function's iteration and creates the generator
-in the private context; ``StreamState`` records the outcome once, however the iteration ends.
+The span covers the iteration: it starts at the first ``next()`` and ends when the iterator is
+exhausted (success), raises (error, re-raised unchanged), is closed early or garbage-collected
+(outcome ``closed``) or cancelled (``error.type`` ``cancelled``). Each step runs in the
+consumer's context with our span laid on top for that step only (``context_run.Overlay``): the
+body's own context changes reach the consumer as they would without the decorator, ours never.
+
+The generator wrappers stay real generator functions (``@contextmanager``,
+``@asynccontextmanager`` and yield-fixtures accept them); with no monitor, a shut-down one, or a
+re-entrant class-method call, the body runs untraced.
 """
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
-
-from opentelemetry.context import attach
-from opentelemetry.trace import set_span_in_context
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.instrument.capture import content
-from agents_hub_monitoring.instrument.spans import end_closed, fail, open_span
+from agents_hub_monitoring.instrument.context_run import Overlay
+from agents_hub_monitoring.instrument.spans import DEFAULT, end_closed, fail, open_span, reentrant
 from agents_hub_monitoring.instrument.streaming import StreamAccumulator
-from agents_hub_monitoring.monitors.handles import current_agent_name
 from agents_hub_monitoring.telemetry import semconv as sc
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.instrument.plan import Plan
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
-__all__ = ["StreamState", "open_stream"]
+__all__ = ["StreamState", "async_generator_wrapper", "generator_wrapper", "open_state", "step"]
 
 _KEPT_ITEMS = 100  # items kept for the recorded output (serialisation keeps no more anyway)
 _OUTPUT_KEYS = {"tool": sc.GEN_AI_TOOL_CALL_RESULT, "retrieval": sc.GEN_AI_RETRIEVAL_DOCUMENTS}
 
 
-def _enter(span: Any, agent_name: str | None) -> None:
-    # Runs inside the private context, which is never reset: the tokens are not needed.
-    attach(set_span_in_context(span))
-    if agent_name is not None:
-        current_agent_name.set(agent_name)
-
-
 class StreamState:
-    """One traced iteration: its handle, its private context, and what it yielded."""
+    """One traced iteration: its handle, its context overlay, and what it yielded."""
 
-    __slots__ = ("accumulator", "capture", "context", "count", "done", "handle", "items", "monitor", "plan")
+    __slots__ = ("accumulator", "capture", "count", "done", "handle", "items", "monitor", "overlay", "plan")
 
-    def __init__(self, plan: Plan, monitor: BaseMonitor, handle: Any) -> None:
+    def __init__(self, plan: Plan, monitor: BaseMonitor, handle: Any, owner: Any = None) -> None:
         self.plan, self.monitor, self.handle = plan, monitor, handle
-        self.context = contextvars.copy_context()
-        self.context.run(_enter, handle.span, plan.agent_name)
+        self.overlay = Overlay(handle.span, plan.agent_name, owner)
         self.count = 0
         self.done = False
         self.capture = plan.capture_output and monitor.capture_content
@@ -100,17 +95,156 @@ class StreamState:
             end_closed(self.handle)
 
 
-def open_stream(plan: Plan, monitor: BaseMonitor, function: Callable[..., Any], args: tuple[Any, ...],
-                kwargs: dict[str, Any], proxy: type) -> Any:
-    """Start the span and create the generator in its context; None if instrumentation failed."""
+def open_state(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[str, Any]
+               ) -> StreamState | None:
+    """Start the span of a generator function's iteration, under the current span; None if that failed."""
     try:
-        state = StreamState(plan, monitor, open_span(plan, monitor, args, kwargs))
+        handle = open_span(plan, monitor, args, kwargs)
     except Exception as error:
         report_internal_failure("generator start", error)
         return None
     try:
-        inner = state.context.run(function, *args, **kwargs)
+        return StreamState(plan, monitor, handle, (args[0], handle.span, monitor) if plan.guarded else None)
+    except Exception as error:
+        report_internal_failure("generator start", error)
+        handle.end()  # the generator runs untraced: no span left open
+        return None
+
+
+def drive(state: StreamState, inner: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """``yield from inner``, each step under our span; forwards ``send``/``throw``/``close``."""
+    overlay = state.overlay
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        entered = overlay.enter()
+        try:
+            item = inner.send(value) if error is None else inner.throw(error)
+        except StopIteration as stop:
+            overlay.leave(entered)
+            state.succeed()
+            return stop.value
+        except BaseException as failure:
+            overlay.leave(entered)
+            state.fail(failure)
+            raise
+        overlay.leave(entered)
+        state.on_item(item)
+        try:
+            value, error = (yield item), None
+        except GeneratorExit:  # close(), or the garbage collector: close the body under our span
+            step(state, inner.close)
+            state.close()
+            raise
+        except BaseException as thrown:
+            value, error = None, thrown
+
+
+def step(state: StreamState, method: Callable[..., Any], *args: Any) -> Any:
+    """One synchronous step under our span; an exception ends the iteration (recorded, re-raised)."""
+    overlay = state.overlay
+    entered = overlay.enter()
+    try:
+        result = method(*args)
     except BaseException as error:
+        overlay.leave(entered)
         state.fail(error)
         raise
-    return proxy(inner, state)
+    overlay.leave(entered)
+    return result
+
+
+async def _aclose(state: StreamState | _Untraced, inner: Any) -> None:
+    overlay = state.overlay
+    entered = overlay.enter()
+    try:
+        await inner.aclose()
+    except BaseException as error:
+        overlay.leave(entered)
+        state.fail(error)
+        raise
+    overlay.leave(entered)
+    state.close()
+
+
+class _Untraced:
+    """Stands in for ``StreamState`` (and its overlay) when nothing is traced: every hook does nothing."""
+
+    __slots__ = ()
+
+    def _nothing(self, *args: Any) -> None:
+        return None
+
+    enter = leave = on_item = succeed = fail = close = _nothing
+
+    @property
+    def overlay(self) -> _Untraced:
+        return self
+
+
+_UNTRACED = _Untraced()
+
+
+def _skip(plan: Plan, monitor: BaseMonitor | None, args: tuple[Any, ...]) -> bool:
+    return monitor is None or monitor._closed or (plan.guarded and reentrant(monitor, args))
+
+
+def generator_wrapper(function: Callable[..., Any], plan: Plan, fixed: BaseMonitor | None) -> Callable[..., Any]:
+    # A generator function itself, so inspect.isgeneratorfunction() still holds for the wrapper.
+    # The span starts when iteration starts, under the span current at that moment.
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        monitor = fixed if fixed is not None else DEFAULT.monitor
+        state = None if _skip(plan, monitor, args) else open_state(plan, monitor, args, kwargs)  # type: ignore[arg-type]
+        if state is None:
+            return (yield from function(*args, **kwargs))
+        try:
+            inner = function(*args, **kwargs)
+        except BaseException as error:
+            state.fail(error)
+            raise
+        return (yield from drive(state, inner))
+
+    return wrapper
+
+
+def async_generator_wrapper(function: Callable[..., Any], plan: Plan, fixed: BaseMonitor | None
+                            ) -> Callable[..., Any]:
+    # The drive loop is inline (no second async generator in between), so the event loop's
+    # asyncgen hooks see the wrapper and the body only, as without the decorator.
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        monitor = fixed if fixed is not None else DEFAULT.monitor
+        state = None if _skip(plan, monitor, args) else open_state(plan, monitor, args, kwargs)  # type: ignore[arg-type]
+        traced: StreamState | _Untraced = _UNTRACED if state is None else state
+        try:
+            inner = function(*args, **kwargs)
+        except BaseException as error:
+            traced.fail(error)
+            raise
+        overlay = traced.overlay
+        value: Any = None
+        thrown: BaseException | None = None
+        while True:  # ``yield from`` for async generators (PEP 525 semantics), each step under our span
+            entered = overlay.enter()
+            try:
+                # A step lasts until its awaitable completes; between its suspensions the event loop
+                # runs other tasks, each in its own context: our span is current in this task only.
+                item = await (inner.asend(value) if thrown is None else inner.athrow(thrown))
+            except StopAsyncIteration:
+                overlay.leave(entered)
+                traced.succeed()
+                return
+            except BaseException as failure:  # cancellation included: recorded as "cancelled"
+                overlay.leave(entered)
+                traced.fail(failure)
+                raise
+            overlay.leave(entered)
+            traced.on_item(item)
+            try:
+                value, thrown = (yield item), None
+            except GeneratorExit:  # aclose(), or the event loop finalising a dropped generator
+                await _aclose(traced, inner)
+                raise
+            except BaseException as consumer_error:
+                value, thrown = None, consumer_error
+
+    return wrapper

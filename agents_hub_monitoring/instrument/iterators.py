@@ -1,9 +1,9 @@
-"""Traced iteration: generators, async generators and streams returned by decorated functions.
+"""Traced streams: the iterator or async iterator of chunks an ``llm`` (or ``stream=True``) function returns.
 
-The span covers the iteration: it ends when the iterator is exhausted (success), raises (error,
-re-raised unchanged), is closed early or garbage-collected (outcome ``closed``) or cancelled
-(``error.type`` ``cancelled``). Each step runs in the iteration's private context (see
-``context_run``), so the span is never current in the consumer's code.
+A transparent proxy: attributes, ``with`` / ``async with`` and ``close`` reach the stream object
+(an OpenAI ``Stream``'s ``.response``, say). The span covers the iteration, like a generator's
+(see ``iteration``): each step runs under our span laid on top of the consumer's context, and the
+span ends when the stream is exhausted, fails, is closed, is garbage-collected or is cancelled.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from agents_hub_monitoring.instrument.context_run import InContext
-from agents_hub_monitoring.instrument.iteration import StreamState
+from agents_hub_monitoring.instrument.iteration import StreamState, step
 
 __all__ = ["TracedAsyncIterator", "TracedIterator"]
 
@@ -54,7 +53,7 @@ class _Proxy:
 
 
 class TracedIterator(_Proxy):
-    """A traced generator or iterator; supports ``send``/``throw``/``close`` like a generator."""
+    """A traced iterator (an LLM stream); supports ``send``/``throw``/``close`` like a generator."""
 
     __slots__ = ()
 
@@ -63,11 +62,15 @@ class TracedIterator(_Proxy):
 
     def _advance(self, method: Callable[..., Any], *args: Any) -> Any:
         state = self._state
+        overlay = state.overlay
+        entered = overlay.enter()
         try:
-            item = state.context.run(method, *args)
+            item = method(*args)
         except BaseException as error:
+            overlay.leave(entered)
             self._ended_by(error, StopIteration)
             raise
+        overlay.leave(entered)
         state.on_item(item)
         return item
 
@@ -82,15 +85,10 @@ class TracedIterator(_Proxy):
         return self._advance(getattr(self._inner, "throw", None) or _raiser, *exc)
 
     def close(self) -> None:
-        state = self._state
         close = getattr(self._inner, "close", None)
-        try:
-            if close is not None:
-                state.context.run(close)
-        except BaseException as error:
-            state.fail(error)
-            raise
-        state.close()
+        if close is not None:
+            step(self._state, close)
+        self._state.close()
 
     def __enter__(self) -> TracedIterator:
         enter = getattr(self._inner, "__enter__", None)
@@ -106,13 +104,13 @@ class TracedIterator(_Proxy):
             self._state.close()
 
     def __del__(self) -> None:
-        with contextlib.suppress(BaseException):  # a finaliser must not raise, whatever the generator does
+        with contextlib.suppress(BaseException):  # a finaliser must not raise, whatever the stream does
             if not self._state.done:
                 self.close()
 
 
 class TracedAsyncIterator(_Proxy):
-    """A traced async generator or async iterator; supports ``asend``/``athrow``/``aclose``."""
+    """A traced async iterator (an LLM stream); supports ``asend``/``athrow``/``aclose``."""
 
     __slots__ = ()
 
@@ -121,11 +119,15 @@ class TracedAsyncIterator(_Proxy):
 
     async def _advance(self, method: Callable[..., Any], *args: Any) -> Any:
         state = self._state
+        overlay = state.overlay
+        entered = overlay.enter()
         try:
-            item = await InContext(state.context, state.context.run(method, *args))
+            item = await method(*args)  # a native await: any awaitable an __anext__ returns works
         except BaseException as error:
+            overlay.leave(entered)
             self._ended_by(error, StopAsyncIteration)
             raise
+        overlay.leave(entered)
         state.on_item(item)
         return item
 
@@ -143,14 +145,17 @@ class TracedAsyncIterator(_Proxy):
     async def aclose(self) -> None:
         state = self._state
         close = getattr(self._inner, "aclose", None) or getattr(self._inner, "close", None)
-        try:
-            if close is not None:
-                result = state.context.run(close)
+        if close is not None:
+            entered = state.overlay.enter()
+            try:
+                result = close()
                 if hasattr(result, "__await__"):
-                    await InContext(state.context, result)
-        except BaseException as error:
-            state.fail(error)
-            raise
+                    await result
+            except BaseException as error:
+                state.overlay.leave(entered)
+                state.fail(error)
+                raise
+            state.overlay.leave(entered)
         state.close()
 
     close = aclose  # OpenAI's AsyncStream spells it close()

@@ -118,12 +118,15 @@ class Plan:
     """The per-function constants the wrappers read on every call."""
 
     __slots__ = ("agent_name", "attributes", "binder", "capture_input", "capture_output", "dynamic_name",
-                 "handle_args", "handle_class", "handle_kwargs", "kind", "model_parameter", "name", "operation",
-                 "output_always", "output_key", "provider", "reads_arguments", "request_model", "span_kind",
-                 "span_name", "stream")
+                 "guarded", "handle_args", "handle_class", "handle_kwargs", "kind", "model_parameter", "name",
+                 "operation", "output_always", "output_key", "provider", "reads_arguments", "request_model",
+                 "span_kind", "span_name", "stream")
 
-    def __init__(self, function: Any, options: Options, name: str | None = None) -> None:
+    def __init__(self, function: Any, options: Options, name: str | None = None, *, guarded: bool = False) -> None:
         self.kind = options.kind
+        # A class's run/arun/__call__: a nested call into another of them on the same object, while
+        # the outer one's span is current, goes straight through (spans.reentrant).
+        self.guarded = guarded
         self.name = name or options.name or short_name(function)
         self.capture_input = options.capture_input
         self.capture_output = options.capture_output

@@ -11,11 +11,12 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import attach
-from opentelemetry.trace import set_span_in_context
+from opentelemetry.context import attach, get_value, set_value
+from opentelemetry.trace import get_current_span, set_span_in_context
 
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.instrument.capture import content, start_attributes, write_output
+from agents_hub_monitoring.instrument.context_run import OWNER_KEY
 from agents_hub_monitoring.monitors.handles import current_agent_name
 from agents_hub_monitoring.telemetry import semconv as sc
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from agents_hub_monitoring.instrument.plan import Plan
     from agents_hub_monitoring.monitors.base import BaseMonitor
 
-__all__ = ["OUTCOME_CLOSED", "DefaultMonitor", "begin", "end_closed", "fail", "finish", "open_span"]
+__all__ = ["OUTCOME_CLOSED", "DefaultMonitor", "begin", "end_closed", "fail", "finish", "open_span", "reentrant"]
 
 OUTCOME_CLOSED = "closed"  # a generator closed early or an awaitable never awaited: not a failure
 
@@ -61,7 +62,21 @@ def begin(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[
     span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
     handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
     agent_token = current_agent_name.set(plan.agent_name) if plan.agent_name is not None else None
-    return handle, attach(set_span_in_context(span)), agent_token
+    context = set_span_in_context(span)
+    if plan.guarded:  # a class-instrumented method: mark whose call this span is (see reentrant)
+        context = set_value(OWNER_KEY, (args[0], span, monitor), context)
+    return handle, attach(context), agent_token
+
+
+def reentrant(monitor: BaseMonitor, args: tuple[Any, ...]) -> bool:
+    """A call into a class-instrumented method of the object whose such call's span is current.
+
+    ``__call__`` delegating to ``run`` (or ``super().run()``) is one agent run, not two nested ones:
+    the inner call goes straight through.
+    """
+    owner = get_value(OWNER_KEY)
+    return (owner is not None and bool(args) and owner[0] is args[0] and owner[2] is monitor
+            and owner[1] is get_current_span())
 
 
 def finish(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> None:

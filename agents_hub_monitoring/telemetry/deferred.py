@@ -20,6 +20,10 @@ batch of 500 tool calls costs 500 histogram records but one ``agents_hub.tool.ca
 
 Values are computed when the operation ends, so durations and counts are unchanged. The one
 loss: histogram exemplars (which need the span current at recording time) are not attached.
+
+After ``fork()`` the child starts with an empty queue, no pending counter sums (both are the
+parent's to record), fresh locks (one may have been held by a parent thread mid-replay) and no
+replay thread.
 """
 
 from __future__ import annotations
@@ -133,11 +137,15 @@ class DeferredInstruments:
                 contextvars.Context().run(self._thread.start)
 
     def _after_fork_in_child(self) -> None:
-        # The parent replays its own queue; replaying the copy here would count it twice.
+        # The parent replays its own queue and counter sums; replaying the copies here would count
+        # them twice. Locks are new: a thread holding one at fork() time does not exist in the child.
         self._pending.clear()
+        for counter in self._counters:
+            counter.reset()
         self._thread = None
         self._signalled = False
         self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
         self._wakeup = threading.Event()
 
 
@@ -162,6 +170,10 @@ class _BatchedCounter:
             self._sums[key] = self._sums.get(key, 0) + amount
         except TypeError:  # unhashable attribute values: record as it comes
             self._counter.add(amount, attributes)
+
+    def reset(self) -> None:
+        """Forget the sums not added yet (in a forked child: they are the parent's to add)."""
+        self._sums = {}
 
     def flush(self) -> None:
         sums, self._sums = self._sums, {}
