@@ -4,7 +4,8 @@ A patched method opens a ``chat {model}`` span (through the monitor's ``_llm_spe
 current while the SDK sends the request (so HTTP-level spans nest under it), and ends it when the
 call returns, or, for a stream, when the stream is exhausted, fails, is closed or is garbage
 collected. Inside an LLM span of the same monitor (``@monitor.llm``) no span is opened: that span
-is the call (see ``sdk_request.enclosing_llm_span``). Our code never breaks the call: if it fails,
+is the call, and the response (a stream's chunks, at its end) fills in its handle, which its owner
+ends (see ``monitors/current_llm``). Our code never breaks the call: if it fails,
 the original still runs and returns its normal result, and the SDK's own exceptions pass through
 unchanged (recorded with ``error.type``).
 """
@@ -32,6 +33,7 @@ from agents_hub_monitoring.instrument.sdk_request import (
 )
 from agents_hub_monitoring.instrument.sdk_streams import AsyncStreamProxy, StreamProxy
 from agents_hub_monitoring.instrument.spans import end_closed
+from agents_hub_monitoring.monitors.current_llm import current_llm
 from agents_hub_monitoring.monitors.emit import open_handle
 from agents_hub_monitoring.telemetry.usage import read_llm_result
 
@@ -86,14 +88,21 @@ class PatchState:
 
 
 class LLMCall:
-    """The span of one SDK call, from the request to the end of its response (or stream)."""
+    """The span of one SDK call, from the request to the end of its response (or stream).
 
-    __slots__ = ("_accumulator", "_ended", "_first", "handle", "site")
+    ``borrowed``: the handle is the enclosing LLM span's; the call fills it in and leaves the rest
+    (the span's context, errors, its end) to that span's owner. ``output`` False: no completion.
+    """
 
-    def __init__(self, handle: LLMCallHandle, site: CallSite, accumulator: Accumulator | None) -> None:
+    __slots__ = ("_accumulator", "_borrowed", "_ended", "_first", "_output", "handle", "site")
+
+    def __init__(self, handle: LLMCallHandle, site: CallSite, accumulator: Accumulator | None, *,
+                 borrowed: bool = False, output: bool = True) -> None:
         self.handle = handle
         self.site = site
         self._accumulator = accumulator
+        self._borrowed = borrowed
+        self._output = output
         self._first = True
         self._ended = False
 
@@ -104,18 +113,27 @@ class LLMCall:
             return None
         try:
             request = site.describe(resource, kwargs)
+            streams = request.stream and site.accumulator is not None
+            current = current_llm(monitor)
+            if current is not None:  # that span is this call: no second span, no second count
+                handle, output = current
+                request.adopt(handle, monitor)
+                accumulator = site.accumulator(monitor.capture_content and output) if streams else None
+                return cls(handle, site, accumulator, borrowed=True, output=output)
             enclosing = enclosing_llm_span(monitor)
-            if enclosing is not None:  # that span is this call: no second span, no second count
+            if enclosing is not None:  # an LLM span whose handle is out of reach: only the request
                 request.enrich(enclosing, monitor)
                 return None
             handle = open_handle(monitor, request.spec(monitor))
-            accumulator = site.accumulator(monitor.capture_content) if request.stream and site.accumulator else None
+            accumulator = site.accumulator(monitor.capture_content) if streams else None
             return cls(handle, site, accumulator)
         except Exception as error:
             report_internal_failure("llm sdk call start", error)
             return None
 
     def attach(self) -> object | None:
+        if self._borrowed:  # the enclosing span is current already
+            return None
         try:
             return otel_context.attach(trace.set_span_in_context(self.handle.span))
         except Exception as error:
@@ -139,8 +157,9 @@ class LLMCall:
                 return StreamProxy(result, self)
             self._ended = True
             if isinstance(result, self.site.result_types):  # raw-response wrappers are not read
-                _fill(self.handle, result)
-            self.handle.end()
+                _fill(self.handle, result, self._output)
+            if not self._borrowed:
+                self.handle.end()
         except Exception as error:
             report_internal_failure("llm sdk call end", error)
             self._end_quietly()
@@ -149,10 +168,13 @@ class LLMCall:
     def fail(self, error: BaseException) -> None:
         self._ended = True
         self._fill_accumulated("llm sdk partial result")
-        self._record_error(error)
+        if not self._borrowed:  # a borrowed span fails if the error leaves its owner's code, not here
+            self._record_error(error)
 
     def observe(self, item: Any) -> None:
         """One streamed chunk (never raises)."""
+        if self.handle._ended:  # a borrowed span that ended first: what arrives now is not its
+            return
         try:
             if self._first:
                 self._first = False
@@ -174,6 +196,8 @@ class LLMCall:
             return
         self._ended = True
         self._fill_accumulated("llm sdk stream end")
+        if self._borrowed:
+            return
         if not closed:
             self._end_quietly()
             return
@@ -186,7 +210,7 @@ class LLMCall:
         # What the stream delivered so far; failing to read it must not keep the span from ending.
         try:
             if self._accumulator is not None:
-                _fill(self.handle, self._accumulator.result())
+                _fill(self.handle, self._accumulator.result(), self._output)
         except Exception as internal:
             report_internal_failure(where, internal)
 
@@ -199,14 +223,18 @@ class LLMCall:
         self._end_quietly()
 
     def _end_quietly(self) -> None:
+        if self._borrowed:
+            return
         try:
             self.handle.end()
         except Exception as error:
             report_internal_failure("llm sdk span end", error)
 
 
-def _fill(handle: LLMCallHandle, result: Any) -> None:
+def _fill(handle: LLMCallHandle, result: Any, output: bool) -> None:
+    if handle._ended:  # a borrowed span that ended before this call did
+        return
     parsed = read_llm_result(result)
     write_llm_metadata(handle, parsed)
-    if parsed.output is not None:
+    if output and parsed.output is not None:
         handle.set_output(parsed.output)

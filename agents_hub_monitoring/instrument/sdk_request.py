@@ -2,8 +2,9 @@
 
 An SDK call made inside an LLM span of the same monitor (``@monitor.llm``, ``monitor.llm_call``)
 is that span's call: a second span of its own would count its tokens and cost twice. The wrapper
-then only adds what the request tells (provider, model, parameters, tool definitions) where the
-enclosing span does not say it already, and leaves the response to the enclosing span.
+then adds what the request tells (provider, model, parameters, tool definitions) where the
+enclosing span does not say it already, and fills the span's handle from the response (see
+``monitors/current_llm``); the handle records the call's metrics once, at its end.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agents_hub_monitoring.telemetry.pipeline import INSTRUMENTATION_SCOPE
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
+    from agents_hub_monitoring.monitors.operations import LLMCallHandle
 
 __all__ = ["LLMRequest", "capturable", "enclosing_llm_span", "given", "model_name", "request_parameters",
            "require_sdk"]
@@ -123,3 +125,13 @@ class LLMRequest:
         operation = present.get(sc.GEN_AI_OPERATION_NAME)
         if sc.GEN_AI_REQUEST_MODEL in added and isinstance(operation, str) and span.name == operation:
             span.update_name(sc.span_name(operation, self.model))
+
+    def adopt(self, handle: LLMCallHandle, monitor: BaseMonitor) -> None:
+        """``enrich`` for an enclosing span whose handle is in reach: the handle learns the provider
+        and model it lacks too (its price lookup and metrics use them), recorded or sampled out."""
+        if handle.provider is None:
+            handle.provider = self.provider
+        if handle.request_model is None:
+            handle.request_model = self.model
+        if handle.span.is_recording():
+            self.enrich(handle.span, monitor)

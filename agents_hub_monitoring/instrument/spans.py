@@ -17,6 +17,7 @@ from opentelemetry.trace import get_current_span, set_span_in_context
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.instrument.capture import content, start_attributes, write_output
 from agents_hub_monitoring.instrument.context_run import OWNER_KEY
+from agents_hub_monitoring.monitors.current_llm import open_llm
 from agents_hub_monitoring.monitors.handles import current_agent_name
 from agents_hub_monitoring.telemetry import semconv as sc
 
@@ -43,24 +44,31 @@ DEFAULT = DefaultMonitor()
 
 def open_span(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Start the span (child of the current one) and its handle, without making it current."""
-    if plan.reads_arguments:
-        span_name, attributes, handle_kwargs = start_attributes(plan, monitor, args, kwargs)
-    else:
-        span_name, attributes, handle_kwargs = plan.span_name, plan.attributes, plan.handle_kwargs
+    if not plan.reads_arguments:
+        span = monitor._tracer.start_span(plan.span_name, kind=plan.span_kind, attributes=plan.attributes)
+        return plan.handle_class(span, monitor, *plan.handle_args, **plan.handle_kwargs)
+    span_name, attributes, handle_kwargs = start_attributes(plan, monitor, args, kwargs)
     span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
-    return plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+    handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+    if plan.kind == "llm":  # an LLM function always reads its arguments: SDK calls inside fill its handle
+        open_llm(handle, output=plan.capture_output)
+    return handle
 
 
 def begin(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[str, Any]
           ) -> tuple[Any, object, object | None]:
     """Start the span and make it current: (handle, context token, agent-name token)."""
-    # open_span inlined: this runs on every call.
+    # open_span inlined: this runs on every call. Only functions that read their arguments (LLM
+    # ones always do) check for the LLM kind; the others pay nothing for it.
     if plan.reads_arguments:
         span_name, attributes, handle_kwargs = start_attributes(plan, monitor, args, kwargs)
+        span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
+        handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+        if plan.kind == "llm":
+            open_llm(handle, output=plan.capture_output)
     else:
-        span_name, attributes, handle_kwargs = plan.span_name, plan.attributes, plan.handle_kwargs
-    span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
-    handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+        span = monitor._tracer.start_span(plan.span_name, kind=plan.span_kind, attributes=plan.attributes)
+        handle = plan.handle_class(span, monitor, *plan.handle_args, **plan.handle_kwargs)
     agent_token = current_agent_name.set(plan.agent_name) if plan.agent_name is not None else None
     context = set_span_in_context(span)
     if plan.guarded:  # a class-instrumented method: mark whose call this span is (see reentrant)

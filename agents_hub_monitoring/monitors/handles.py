@@ -58,7 +58,8 @@ def _error_message(error: BaseException | str) -> str:
 class SpanHandle:
     """The base handle: attributes, input/output, errors, events and the end of the span."""
 
-    __slots__ = ("_ended", "_error_type", "_monitor", "_started", "span")
+    # __weakref__: an LLM call's handle is reachable from its span (monitors/current_llm.py).
+    __slots__ = ("__weakref__", "_ended", "_error_type", "_monitor", "_started", "span")
 
     def __init__(self, span: Span, monitor: BaseMonitor) -> None:
         self.span = span

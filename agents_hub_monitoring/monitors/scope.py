@@ -11,7 +11,9 @@ from opentelemetry import trace
 from opentelemetry.trace import INVALID_SPAN, SpanKind
 
 from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.monitors.current_llm import open_llm
 from agents_hub_monitoring.monitors.handles import SpanHandle, current_agent_name
+from agents_hub_monitoring.monitors.operations import LLMCallHandle
 from agents_hub_monitoring.telemetry.context import ConversationContext, _current
 
 if TYPE_CHECKING:
@@ -70,6 +72,10 @@ class SpanScope(Generic[H]):
             span = self._monitor._tracer.start_span(spec.name, kind=spec.kind, attributes=spec.attributes)
             self._context_token = otel_context.attach(trace.set_span_in_context(span))
             self.handle = spec.factory(span)
+            # SDK calls inside fill in what their response tells. type(), not isinstance(): no call for
+            # the scopes of every other kind.
+            if type(self.handle) is LLMCallHandle:
+                open_llm(self.handle)
         except Exception as error:
             report_internal_failure("span start", error)
             self.handle = self._non_recording_handle()
