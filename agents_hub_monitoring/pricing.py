@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
 from agents_hub_monitoring._genai_pricing import GenaiPrice
+from agents_hub_monitoring._providers import GENAI_PRICES_IDS, normalize_provider
 
 __all__ = ["Cost", "CostSource", "ModelPrice", "PriceCalculator", "normalize_provider"]
 
@@ -24,47 +25,6 @@ log = logging.getLogger(__name__)
 
 CostSource = Literal["provider", "override", "genai-prices"]
 _PER = 1_000_000  # prices are USD per million tokens
-
-# fmt: off
-# Compact spelling (lower case, alphanumerics only) -> OTel GenAI `gen_ai.provider.name`.
-_ALIASES = {
-    "openai": "openai", "anthropic": "anthropic", "claude": "anthropic",
-    "awsbedrock": "aws.bedrock", "bedrock": "aws.bedrock", "amazonbedrock": "aws.bedrock",
-    "anthropicbedrock": "aws.bedrock", "azureaiopenai": "azure.ai.openai", "azureopenai": "azure.ai.openai",
-    "azure": "azure.ai.openai", "azureaiinference": "azure.ai.inference", "gcpgemini": "gcp.gemini",
-    "gemini": "gcp.gemini", "google": "gcp.gemini", "googlegenai": "gcp.gemini", "gcpgenai": "gcp.gen_ai",
-    "gcpvertexai": "gcp.vertex_ai", "vertexai": "gcp.vertex_ai", "vertex": "gcp.vertex_ai",
-    "anthropicvertex": "gcp.vertex_ai", "mistralai": "mistral_ai", "mistral": "mistral_ai",
-    "xai": "x_ai", "grok": "x_ai", "deepseek": "deepseek", "groq": "groq", "cohere": "cohere",
-    "perplexity": "perplexity",
-}
-# OTel provider name -> genai-prices provider id; other names are passed through unchanged,
-# since genai-prices also matches provider ids loosely (e.g. anything containing "openai").
-_GENAI_PRICES_IDS = {
-    "aws.bedrock": "aws", "azure.ai.openai": "azure", "azure.ai.inference": "azure",
-    "gcp.gemini": "google", "gcp.vertex_ai": "google", "gcp.gen_ai": "google",
-    "mistral_ai": "mistral", "x_ai": "x-ai",
-}
-# fmt: on
-# Framework class names decorate the provider: OpenAIProvider, AsyncAnthropic, ChatOpenAI, ...
-_DECORATION = re.compile(r"^(?:async|chat)|(?:provider|client|chatmodel|llm)$")
-
-
-@lru_cache(maxsize=256)
-def normalize_provider(name: str | None) -> str | None:
-    """The OTel GenAI provider name for an OTel name, an alias or a class name; None if blank."""
-    if not name or not name.strip():
-        return None
-    compact = re.sub(r"[^a-z0-9]", "", name.lower())
-    for candidate in (compact, _DECORATION.sub("", compact)):
-        if candidate in _ALIASES:
-            return _ALIASES[candidate]
-    # Unknown: keep an id-looking name as it is; drop only a Provider/Client suffix from a class
-    # name ("llm" is part of names like LiteLLM or vLLM).
-    if re.search(r"[._\-/ ]", name.strip()):
-        return name.strip().lower()
-    return re.sub(r"(?:provider|client)$", "", compact) or compact
-
 
 def _check_rate(name: str, value: object, *, optional: bool) -> float | None:
     if value is None and optional:
@@ -176,6 +136,21 @@ class PriceCalculator:
         # Per instance so that two calculators with different overrides never share entries.
         self._resolve = lru_cache(maxsize=cache_size)(self._resolve_uncached)
 
+    def warm_up_in_background(self) -> None:
+        """Load genai-prices and its price data on a daemon thread.
+
+        The first price lookup otherwise pays for the import and the data load (~85 ms here) on
+        the caller's thread, inside the first LLM call the user times.
+        """
+        if self._use_genai_prices:
+            threading.Thread(target=self._warm_up, name="agents-hub-prices", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.cost(provider="openai", model="gpt-4o-mini", input_tokens=1, output_tokens=1)
+        except Exception:  # best effort: a real lookup later reports its own problems
+            log.debug("genai-prices warm-up failed", exc_info=True)
+
     def _add_override(self, key: object, value: object) -> None:
         if not isinstance(key, str) or not key.strip():
             raise ValueError(f"override keys must be model names, got {key!r}")
@@ -232,7 +207,7 @@ class PriceCalculator:
             calc = module.calc_price(
                 module.Usage(input_tokens=0, output_tokens=0),
                 name,
-                provider_id=_GENAI_PRICES_IDS.get(otel, otel) if otel else None,
+                provider_id=GENAI_PRICES_IDS.get(otel, otel) if otel else None,
             )
         except Exception:
             log.debug("genai-prices has no price for provider=%r model=%r", provider, model, exc_info=True)

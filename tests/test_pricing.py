@@ -267,3 +267,17 @@ def test_resolution_is_memoised_per_provider_and_model(genai_prices, monkeypatch
     assert len(costs) == 50  # still priced per call
     assert calls == ["gpt-4o", "no-such-model-xyz"]
     assert calc.cache_info().hits == 98
+
+
+def test_a_monitor_loads_the_price_data_in_the_background():
+    import threading
+
+    from agents_hub_monitoring import BaseMonitor
+    from agents_hub_monitoring.pricing import _import_genai_prices
+
+    _import_genai_prices.cache_clear()
+    monitor = BaseMonitor()
+    for thread in [t for t in threading.enumerate() if t.name == "agents-hub-prices"]:
+        thread.join(30)
+    assert _import_genai_prices.cache_info().currsize == 1  # imported off the caller's thread
+    monitor.shutdown()
