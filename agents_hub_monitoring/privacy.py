@@ -43,6 +43,10 @@ _REDACTION_LOOKAHEAD = 1024  # text is cut to max + this before redaction, so ed
 # What the scrubber does with an attribute, decided once per key (see Scrubber._plan).
 _SCAN, _KEEP, _CONTENT, _DROP, _PSEUDONYM, _SECRET = range(6)
 _MAX_PLANS = 4096  # keys are mostly a fixed set; user metadata keys are not, so the cache is bounded
+# Exported spans are plain ReadableSpans: their fields are read directly when this SDK has them, rather
+# than through the properties, which copy events and wrap attributes in a proxy (same values).
+_DIRECT = hasattr(BoundedAttributes(), "_dict") and all(
+    hasattr(ReadableSpan("probe"), name) for name in ("_attributes", "_events", "_status", "_name"))
 
 
 def pseudonymize(identifier: str, key: str) -> str:
@@ -161,16 +165,21 @@ class Scrubber:
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """A copy of ``span`` with scrubbed attributes, event attributes and status description, and its
         name cut to MAX_SPAN_NAME_CHARS; the span itself when nothing changed."""
-        attributes, changed = self._scrub(span.attributes)
-        events = [self._scrub_event(event) for event in span.events]
-        status, name = span.status, span.name
+        if _DIRECT and type(span) is ReadableSpan:
+            raw, old_events, status, name = span._attributes, span._events, span._status, span._name
+            attributes, changed = self._scrub(raw._dict if type(raw) is BoundedAttributes else raw)
+        else:
+            attributes, changed = self._scrub(span.attributes)
+            old_events, status, name = span.events, span.status, span.name
+        old_events = tuple(old_events) if old_events else ()
+        events = [self._scrub_event(event) for event in old_events] if old_events else []
         if status.description:
             description = self.redactor.redact_text(status.description)
             status = status if description == status.description else Status(status.status_code, description)
         long_name = type(name) is str and len(name) > MAX_SPAN_NAME_CHARS  # names are not scanned, only cut
         if long_name:
             name = truncate_text(name, MAX_SPAN_NAME_CHARS)
-        events_same = all(new is old for new, old in zip(events, span.events, strict=True))
+        events_same = not events or all(new is old for new, old in zip(events, old_events, strict=True))
         if not changed and status is span.status and events_same and not long_name:
             return span
         attributes = attributes if changed else span.attributes
