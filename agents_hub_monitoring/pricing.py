@@ -133,17 +133,21 @@ class PriceCalculator:
         for key, value in (overrides or {}).items():
             self._add_override(key, value)
         self._use_genai_prices = use_genai_prices
+        self._warm_up_started = False
         # Per instance so that two calculators with different overrides never share entries.
         self._resolve = lru_cache(maxsize=cache_size)(self._resolve_uncached)
 
     def warm_up_in_background(self) -> None:
-        """Load genai-prices and its price data on a daemon thread.
+        """Load genai-prices and its price data on a daemon thread, once.
 
-        The first price lookup otherwise pays for the import and the data load (~85 ms here) on
-        the caller's thread, inside the first LLM call the user times.
+        Called when the first LLM call starts: its price lookup happens when it ends, by which time
+        the load (~85 ms here) is done, instead of being paid on the caller's thread inside the
+        call. A process that never makes an LLM call never loads the data.
         """
-        if self._use_genai_prices:
-            threading.Thread(target=self._warm_up, name="agents-hub-prices", daemon=True).start()
+        if self._warm_up_started or not self._use_genai_prices:
+            return
+        self._warm_up_started = True
+        threading.Thread(target=self._warm_up, name="agents-hub-prices", daemon=True).start()
 
     def _warm_up(self) -> None:
         try:

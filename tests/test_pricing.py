@@ -269,15 +269,23 @@ def test_resolution_is_memoised_per_provider_and_model(genai_prices, monkeypatch
     assert calc.cache_info().hits == 98
 
 
-def test_a_monitor_loads_the_price_data_in_the_background():
+def test_the_first_llm_call_loads_the_price_data_in_the_background():
     import threading
 
     from agents_hub_monitoring import BaseMonitor
     from agents_hub_monitoring.pricing import _import_genai_prices
 
+    def warm_ups() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "agents-hub-prices"]
+
     _import_genai_prices.cache_clear()
     monitor = BaseMonitor()
-    for thread in [t for t in threading.enumerate() if t.name == "agents-hub-prices"]:
-        thread.join(30)
-    assert _import_genai_prices.cache_info().currsize == 1  # imported off the caller's thread
+    with monitor.tool_call("no prices needed"):
+        pass
+    assert monitor._pricing._warm_up_started is False  # nothing loaded for processes without LLM calls
+    with monitor.llm_call("gpt-4o-mini"):
+        assert monitor._pricing._warm_up_started is True  # started when the call starts, not at its end
+        for thread in warm_ups():
+            thread.join(30)
+        assert _import_genai_prices.cache_info().currsize == 1  # imported off the caller's thread
     monitor.shutdown()

@@ -83,7 +83,6 @@ class BaseMonitor(OperationSpecs, ImperativeApiMixin, AgentsHubHooksMixin, Decor
         self.capture_content = privacy.capture_content
         self._content_limit = privacy.max_content_chars
         self._pricing = PriceCalculator(overrides=prices)
-        self._pricing.warm_up_in_background()
         self._pipeline = TelemetryPipeline(PipelineSettings(
             service_name=service_name, release=release, environment=environment,
             resource_attributes=dict(resource_attributes or {}), span_exporters=tuple(exporters),

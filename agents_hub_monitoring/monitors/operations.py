@@ -81,6 +81,7 @@ class LLMCallHandle(SpanHandle):
         self.reasoning_tokens: int | None = None
         self._cost_usd: float | None = None
         self._first_chunk_s: float | None = None
+        monitor._pricing.warm_up_in_background()  # once per monitor: prices ready by this call's end
 
     def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, *,
                   cache_read_input_tokens: Any = None, cache_creation_input_tokens: Any = None,
