@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 import pytest
 from llm_servers import FakeLLMServer
 
-__all__ = ["async_sdk_clients", "only_span", "sdk_clients", "server"]
+__all__ = ["async_sdk_clients", "only_span", "openai_async_client", "openai_sync_client", "sdk_clients", "server"]
 
 C = TypeVar("C")
 
@@ -62,3 +62,21 @@ def only_span(telemetry: Any) -> dict[str, Any]:
     spans = telemetry.spans()
     assert len(spans) == 1, [s["name"] for s in spans]
     return spans[0]
+
+
+@pytest.fixture
+def openai_sync_client(server: FakeLLMServer) -> Iterator[Callable[..., Any]]:
+    """``make(prefix="")`` for ``openai.OpenAI`` clients on the fake server, closed afterwards."""
+    import openai  # only the OpenAI test modules pay for the import
+
+    with sdk_clients(openai.OpenAI, server, path="/v1", api_key="sk-test") as make:
+        yield make
+
+
+@pytest.fixture
+async def openai_async_client(server: FakeLLMServer) -> AsyncIterator[Callable[..., Any]]:
+    """Like ``openai_sync_client`` for ``openai.AsyncOpenAI``."""
+    import openai
+
+    async with async_sdk_clients(openai.AsyncOpenAI, server, path="/v1", api_key="sk-test") as make:
+        yield make

@@ -11,17 +11,16 @@ from __future__ import annotations
 import gc
 import json
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-from llm_servers import FakeLLMServer
 from llm_servers.openai_shapes import CHAT_TEXT, RESPONSE_TEXT
 from openai.resources.chat.completions import AsyncCompletions, Completions
 from openai.resources.responses import AsyncResponses, Responses
 from opentelemetry import trace
-from sdk_support import async_sdk_clients, only_span, sdk_clients
+from sdk_support import only_span
 
 from agents_hub_monitoring.instrument import sdk_common
 from agents_hub_monitoring.instrument.openai import instrument_openai, uninstrument_openai
@@ -42,16 +41,6 @@ def _uninstrumented_after() -> Iterator[None]:
     uninstrument_openai()
 
 
-@pytest.fixture
-def sync_client(server: FakeLLMServer) -> Iterator[Callable[..., openai.OpenAI]]:
-    with sdk_clients(openai.OpenAI, server, path="/v1", api_key="sk-test") as make:
-        yield make
-
-
-@pytest.fixture
-async def async_client(server: FakeLLMServer) -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
-    async with async_sdk_clients(openai.AsyncOpenAI, server, path="/v1", api_key="sk-test") as make:
-        yield make
 
 
 def output(span: dict[str, Any]) -> list[dict[str, Any]]:
@@ -66,9 +55,9 @@ def assert_chat_usage(attrs: dict[str, Any]) -> None:
     assert attrs["gen_ai.usage.cost"] > 0 and attrs["gen_ai.usage.cost.source"] == "local"
 
 
-def test_chat_completion_sync_span_and_metrics(sync_client, monitor, telemetry):
+def test_chat_completion_sync_span_and_metrics(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    result = sync_client().chat.completions.create(
+    result = openai_sync_client().chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, temperature=0.2, max_tokens=200, top_p=0.9,
         stop="END", seed=7, frequency_penalty=0.1, presence_penalty=0.3, n=1)
     assert result.choices[0].message.tool_calls[0].function.name == "get_current_weather"
@@ -105,9 +94,9 @@ def test_chat_completion_sync_span_and_metrics(sync_client, monitor, telemetry):
     assert telemetry.metric_points("gen_ai.client.operation.time_to_first_chunk") == []
 
 
-async def test_chat_completion_async(async_client, monitor, telemetry):
+async def test_chat_completion_async(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
-    result = await async_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    result = await openai_async_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert result.choices[0].message.content == CHAT_TEXT
     span = only_span(telemetry)
     assert span["name"] == "chat gpt-4o-mini"
@@ -117,9 +106,9 @@ async def test_chat_completion_async(async_client, monitor, telemetry):
                              "parts": [{"type": "text", "content": CHAT_TEXT}]}]
 
 
-def test_chat_stream_sync_with_usage(sync_client, monitor, telemetry):
+def test_chat_stream_sync_with_usage(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    stream = sync_client().chat.completions.create(
+    stream = openai_sync_client().chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, stream=True, stream_options={"include_usage": True})
     assert isinstance(stream, openai.Stream)
     assert telemetry.spans() == []  # the span lasts as long as the stream
@@ -135,9 +124,9 @@ def test_chat_stream_sync_with_usage(sync_client, monitor, telemetry):
     assert first_chunk["count"] == 1 and first_chunk["attributes"]["gen_ai.provider.name"] == "openai"
 
 
-async def test_chat_stream_async_tool_call_from_fragments(server, async_client, monitor, telemetry):
+async def test_chat_stream_async_tool_call_from_fragments(server, openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
-    stream = await async_client().chat.completions.create(
+    stream = await openai_async_client().chat.completions.create(
         model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS, stream=True)
     assert isinstance(stream, openai.AsyncStream)
     chunks = [chunk async for chunk in stream]
@@ -153,9 +142,9 @@ async def test_chat_stream_async_tool_call_from_fragments(server, async_client, 
     assert "stream_options" not in server.requests[-1].body
 
 
-def test_chat_stream_helper_makes_one_span(sync_client, monitor, telemetry):
+def test_chat_stream_helper_makes_one_span(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    with sync_client().chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES,
+    with openai_sync_client().chat.completions.stream(model="gpt-4o-mini", messages=MESSAGES,
                                                      stream_options={"include_usage": True}) as stream:
         final = stream.get_final_completion()
     assert final.choices[0].message.content == CHAT_TEXT
@@ -164,9 +153,9 @@ def test_chat_stream_helper_makes_one_span(sync_client, monitor, telemetry):
     assert_chat_usage(span["attributes"])
 
 
-def test_responses_sync_with_reasoning_tokens(sync_client, monitor, telemetry):
+def test_responses_sync_with_reasoning_tokens(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    result = sync_client().responses.create(model="o4-mini", input="What is the capital of France?",
+    result = openai_sync_client().responses.create(model="o4-mini", input="What is the capital of France?",
                                                   instructions="Answer briefly.", max_output_tokens=500,
                                                   temperature=1.0)
     assert result.output_text == RESPONSE_TEXT
@@ -185,11 +174,11 @@ def test_responses_sync_with_reasoning_tokens(sync_client, monitor, telemetry):
                              "parts": [{"type": "text", "content": RESPONSE_TEXT}]}]
 
 
-async def test_responses_async_function_call(async_client, monitor, telemetry):
+async def test_responses_async_function_call(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
     items = [{"role": "user", "content": "Weather in Paris?"},
              {"type": "function_call_output", "call_id": "call_0", "output": "sunny"}]
-    await async_client().responses.create(model="o4-mini", input=items, tools=RESPONSE_TOOLS)
+    await openai_async_client().responses.create(model="o4-mini", input=items, tools=RESPONSE_TOOLS)
     span = only_span(telemetry)
     attrs = span["attributes"]
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_calls",)
@@ -199,9 +188,9 @@ async def test_responses_async_function_call(async_client, monitor, telemetry):
         "role": "tool", "parts": [{"type": "tool_call_response", "id": "call_0", "response": "sunny"}]}
 
 
-def test_responses_stream_sync(sync_client, monitor, telemetry):
+def test_responses_stream_sync(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    events = list(sync_client().responses.create(model="o4-mini", input="Capital of France?", stream=True))
+    events = list(openai_sync_client().responses.create(model="o4-mini", input="Capital of France?", stream=True))
     assert events[-1].type == "response.completed"
     attrs = only_span(telemetry)["attributes"]
     assert attrs["gen_ai.usage.reasoning.output_tokens"] == 192
@@ -209,9 +198,9 @@ def test_responses_stream_sync(sync_client, monitor, telemetry):
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",) and attrs["agents_hub.time_to_first_chunk"] > 0
 
 
-async def test_responses_stream_helper_async(async_client, monitor, telemetry):
+async def test_responses_stream_helper_async(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
-    async with async_client().responses.stream(model="o4-mini", input="Capital of France?") as stream:
+    async with openai_async_client().responses.stream(model="o4-mini", input="Capital of France?") as stream:
         final = await stream.get_final_response()
     assert final.output_text == RESPONSE_TEXT
     attrs = only_span(telemetry)["attributes"]
@@ -220,8 +209,9 @@ async def test_responses_stream_helper_async(async_client, monitor, telemetry):
 
 @pytest.mark.parametrize(("status", "error_class"), [(500, openai.InternalServerError),
                                                      (429, openai.RateLimitError)])
-def test_api_errors_pass_through_unchanged_and_are_recorded(sync_client, monitor, telemetry, status, error_class):
-    client = sync_client(f"/fail/{status}")
+def test_api_errors_pass_through_unchanged_and_are_recorded(openai_sync_client, monitor, telemetry, status,
+                                                            error_class):
+    client = openai_sync_client(f"/fail/{status}")
     with pytest.raises(error_class) as plain:
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     instrument_openai(monitor)
@@ -237,17 +227,17 @@ def test_api_errors_pass_through_unchanged_and_are_recorded(sync_client, monitor
     assert duration["attributes"]["error.type"] == error_class.__name__
 
 
-async def test_async_stream_error_passes_through(async_client, monitor, telemetry):
+async def test_async_stream_error_passes_through(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
     with pytest.raises(openai.InternalServerError):
-        await async_client("/fail/500").chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+        await openai_async_client("/fail/500").chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
                                                                          stream=True)
     assert only_span(telemetry)["attributes"]["error.type"] == "InternalServerError"
 
 
-def test_stream_closed_early_ends_the_span(sync_client, monitor, telemetry):
+def test_stream_closed_early_ends_the_span(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    client = sync_client()
+    client = openai_sync_client()
     stream = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
     next(stream)
     stream.close()
@@ -261,26 +251,26 @@ def test_stream_closed_early_ends_the_span(sync_client, monitor, telemetry):
     assert len(telemetry.spans()) == 2
 
 
-def test_dropped_stream_ends_the_span_when_collected(sync_client, monitor, telemetry):
+def test_dropped_stream_ends_the_span_when_collected(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    stream = sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    stream = openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
     next(stream)
     del stream
     gc.collect()
     assert only_span(telemetry)["name"] == "chat gpt-4o-mini"
 
 
-async def test_async_stream_closed_early(async_client, monitor, telemetry):
+async def test_async_stream_closed_early(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
-    stream = await async_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+    stream = await openai_async_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
     await stream.__anext__()
     await stream.close()
     assert only_span(telemetry)["attributes"]["agents_hub.time_to_first_chunk"] > 0
 
 
-def test_spans_nest_and_streams_do_not_leak_context(sync_client, monitor, telemetry):
+def test_spans_nest_and_streams_do_not_leak_context(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    client = sync_client()
+    client = openai_sync_client()
     with monitor.agent_run("planner"):
         outer = trace.get_current_span()
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -290,24 +280,24 @@ def test_spans_nest_and_streams_do_not_leak_context(sync_client, monitor, teleme
     assert telemetry.tree() == [(0, "invoke_agent planner"), (1, "chat gpt-4o-mini"), (1, "chat gpt-4o-mini")]
 
 
-def test_uninstrument_restores_the_exact_originals(sync_client, monitor, telemetry):
+def test_uninstrument_restores_the_exact_originals(openai_sync_client, monitor, telemetry):
     originals = {key: key[0].__dict__[key[1]] for key in PATCHED}
     instrument_openai(monitor)
     wrapped = {key: key[0].__dict__[key[1]] for key in PATCHED}
     assert all(wrapped[key] is not originals[key] for key in PATCHED)
     instrument_openai(monitor)  # idempotent: nothing wrapped twice
     assert all(key[0].__dict__[key[1]] is wrapped[key] for key in PATCHED)
-    sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(telemetry.spans()) == 1
     uninstrument_openai()
     assert all(key[0].__dict__[key[1]] is originals[key] for key in PATCHED)
-    sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert len(telemetry.spans()) == 1
 
 
-def test_one_client_only(sync_client, monitor, telemetry):
+def test_one_client_only(openai_sync_client, monitor, telemetry):
     original = Completions.__dict__["create"]
-    mine, other = sync_client(), sync_client()
+    mine, other = openai_sync_client(), openai_sync_client()
     instrument_openai(monitor, mine)
     instrument_openai(monitor, mine)
     assert Completions.__dict__["create"] is original
@@ -322,8 +312,8 @@ def test_one_client_only(sync_client, monitor, telemetry):
     assert len(telemetry.spans()) == 2
 
 
-def test_client_and_class_patches_give_one_span_per_call(sync_client, telemetry, monitor):
-    client = sync_client()
+def test_client_and_class_patches_give_one_span_per_call(openai_sync_client, telemetry, monitor):
+    client = openai_sync_client()
     instrument_openai(monitor)
     instrument_openai(monitor, client)
     client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
@@ -331,9 +321,9 @@ def test_client_and_class_patches_give_one_span_per_call(sync_client, telemetry,
     uninstrument_openai(client)
 
 
-def test_our_failures_never_break_the_call(sync_client, monitor, telemetry, monkeypatch):
+def test_our_failures_never_break_the_call(openai_sync_client, monitor, telemetry, monkeypatch):
     instrument_openai(monitor)
-    client = sync_client()
+    client = openai_sync_client()
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("bug in the integration")
@@ -350,17 +340,17 @@ def test_our_failures_never_break_the_call(sync_client, monitor, telemetry, monk
     assert len(telemetry.spans()) == 2  # no span, the call went through
 
 
-def test_one_shot_iterables_are_not_consumed(server, sync_client, monitor, telemetry):
+def test_one_shot_iterables_are_not_consumed(server, openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    sync_client().chat.completions.create(model="gpt-4o-mini", messages=(m for m in MESSAGES))
+    openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=(m for m in MESSAGES))
     assert server.requests[-1].body["messages"] == MESSAGES
     assert "gen_ai.input.messages" not in only_span(telemetry)["attributes"]
 
 
-def test_content_capture_off_keeps_usage_drops_content(sync_client):
+def test_content_capture_off_keeps_usage_drops_content(openai_sync_client):
     with capture(capture_content=False) as (monitor, telemetry):
         instrument_openai(monitor)
-        client = sync_client()
+        client = openai_sync_client()
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
         list(client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True,
                                             stream_options={"include_usage": True}))
@@ -370,10 +360,10 @@ def test_content_capture_off_keeps_usage_drops_content(sync_client):
             assert attrs["gen_ai.usage.input_tokens"] == 1187 and attrs["gen_ai.response.finish_reasons"]
 
 
-def test_closed_monitor_passes_calls_through(sync_client):
+def test_closed_monitor_passes_calls_through(openai_sync_client):
     with capture() as (monitor, _):
         instrument_openai(monitor)
-    assert sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).id
+    assert openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES).id
 
 
 def test_azure_client_reports_azure_provider(server, monitor, telemetry):
@@ -390,8 +380,8 @@ def test_missing_sdk_names_the_extra(monkeypatch, monitor):
         instrument_openai(monitor)
 
 
-async def test_one_async_client_only(async_client, monitor, telemetry):
-    mine, other = async_client(), async_client()
+async def test_one_async_client_only(openai_async_client, monitor, telemetry):
+    mine, other = openai_async_client(), openai_async_client()
     instrument_openai(monitor, mine)
     await other.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     stream = await mine.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
@@ -402,19 +392,19 @@ async def test_one_async_client_only(async_client, monitor, telemetry):
     uninstrument_openai(mine)
 
 
-def test_instrumenting_again_with_another_monitor_retargets(sync_client):
+def test_instrumenting_again_with_another_monitor_retargets(openai_sync_client):
     with capture() as (first, first_telemetry), capture() as (second, second_telemetry):
         instrument_openai(first)
         instrument_openai(second)
-        sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         assert first_telemetry.spans() == [] and len(second_telemetry.spans()) == 1
 
 
-def test_monitor_methods_instrument_and_restore(sync_client, monitor, telemetry):
+def test_monitor_methods_instrument_and_restore(openai_sync_client, monitor, telemetry):
     original = Completions.create
     monitor.instrument_openai()
     assert Completions.create is not original
-    sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    openai_sync_client().chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
     assert only_span(telemetry)["name"] == "chat gpt-4o-mini"
     monitor.uninstrument_openai()
     assert Completions.create is original

@@ -8,14 +8,13 @@ stream still referenced: ending the span must not depend on the stream being col
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
-from llm_servers import FakeLLMServer
 from llm_servers.openai_shapes import CHAT_TEXT
-from sdk_support import async_sdk_clients, only_span, sdk_clients
+from sdk_support import only_span
 
 from agents_hub_monitoring.instrument.openai import instrument_openai, uninstrument_openai
 
@@ -38,16 +37,6 @@ def no_gc() -> Iterator[None]:
         gc.enable()
 
 
-@pytest.fixture
-def sync_client(server: FakeLLMServer) -> Iterator[Callable[..., openai.OpenAI]]:
-    with sdk_clients(openai.OpenAI, server, path="/v1", api_key="sk-test") as make:
-        yield make
-
-
-@pytest.fixture
-async def async_client(server: FakeLLMServer) -> AsyncIterator[Callable[..., openai.AsyncOpenAI]]:
-    async with async_sdk_clients(openai.AsyncOpenAI, server, path="/v1", api_key="sk-test") as make:
-        yield make
 
 
 def assert_closed_early(telemetry: Any) -> dict[str, Any]:
@@ -67,9 +56,9 @@ def helper(client: Any, api: str) -> Any:
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
-def test_stream_helper_left_early_ends_the_span(sync_client, monitor, telemetry, no_gc, api):
+def test_stream_helper_left_early_ends_the_span(openai_sync_client, monitor, telemetry, no_gc, api):
     instrument_openai(monitor)
-    with helper(sync_client(), api) as stream:
+    with helper(openai_sync_client(), api) as stream:
         for _event in stream:
             break
         assert telemetry.spans() == []
@@ -78,9 +67,9 @@ def test_stream_helper_left_early_ends_the_span(sync_client, monitor, telemetry,
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
-def test_stream_helper_close_ends_the_span(sync_client, monitor, telemetry, no_gc, api):
+def test_stream_helper_close_ends_the_span(openai_sync_client, monitor, telemetry, no_gc, api):
     instrument_openai(monitor)
-    manager = helper(sync_client(), api)
+    manager = helper(openai_sync_client(), api)
     stream = manager.__enter__()
     next(iter(stream))
     stream.close()
@@ -90,9 +79,9 @@ def test_stream_helper_close_ends_the_span(sync_client, monitor, telemetry, no_g
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
-async def test_async_stream_helper_left_early_ends_the_span(async_client, monitor, telemetry, no_gc, api):
+async def test_async_stream_helper_left_early_ends_the_span(openai_async_client, monitor, telemetry, no_gc, api):
     instrument_openai(monitor)
-    async with helper(async_client(), api) as stream:
+    async with helper(openai_async_client(), api) as stream:
         async for _event in stream:
             break
         assert telemetry.spans() == []
@@ -101,25 +90,25 @@ async def test_async_stream_helper_left_early_ends_the_span(async_client, monito
     assert len(telemetry.spans()) == 1
 
 
-async def test_async_stream_helper_close_ends_the_span(async_client, monitor, telemetry, no_gc):
+async def test_async_stream_helper_close_ends_the_span(openai_async_client, monitor, telemetry, no_gc):
     instrument_openai(monitor)
-    stream = await helper(async_client(), "chat").__aenter__()
+    stream = await helper(openai_async_client(), "chat").__aenter__()
     await stream.__anext__()
     await stream.close()
     assert_closed_early(telemetry)
 
 
-def test_stream_helper_read_to_the_end_succeeds(sync_client, monitor, telemetry):
+def test_stream_helper_read_to_the_end_succeeds(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    with helper(sync_client(), "chat") as stream:
+    with helper(openai_sync_client(), "chat") as stream:
         assert stream.get_final_completion().choices[0].message.content == CHAT_TEXT
     attrs = only_span(telemetry)["attributes"]
     assert attrs["gen_ai.response.finish_reasons"] == ("stop",) and "agents_hub.outcome" not in attrs
 
 
-def test_stream_response_is_the_sdk_response(sync_client, monitor, telemetry):
+def test_stream_response_is_the_sdk_response(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    stream = sync_client().chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
+    stream = openai_sync_client().chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
     response = stream.response
     assert response is stream.response and isinstance(response, type(stream.response))
     assert response.status_code == 200 and response.headers["x-request-id"]
@@ -127,11 +116,11 @@ def test_stream_response_is_the_sdk_response(sync_client, monitor, telemetry):
     assert "agents_hub.outcome" not in only_span(telemetry)["attributes"]
 
 
-def test_with_raw_response(sync_client, monitor, telemetry):
-    client = sync_client()
+def test_with_raw_response(openai_sync_client, monitor, telemetry):
+    client = openai_sync_client()
     plain = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES)
     instrument_openai(monitor)
-    client = sync_client()  # with_raw_response binds the method when first used
+    client = openai_sync_client()  # with_raw_response binds the method when first used
     raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES, temperature=0.5)
     assert type(raw) is type(plain) and raw.headers["x-request-id"] == plain.headers["x-request-id"]
     assert raw.parse().model_dump() == plain.parse().model_dump()
@@ -142,18 +131,18 @@ def test_with_raw_response(sync_client, monitor, telemetry):
     assert not [key for key in attrs if key.startswith("gen_ai.usage.") or key.startswith("gen_ai.response.")]
 
 
-async def test_with_raw_response_async_stream(async_client, monitor, telemetry):
+async def test_with_raw_response_async_stream(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
-    raw = await async_client().chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES,
+    raw = await openai_async_client().chat.completions.with_raw_response.create(model=MODEL, messages=MESSAGES,
                                                                          stream=True)
     assert only_span(telemetry)["attributes"]["gen_ai.request.stream"] is True  # ended with the response
     chunks = [chunk async for chunk in raw.parse()]
     assert chunks[-1].choices[0].finish_reason == "stop" and len(telemetry.spans()) == 1
 
 
-def test_with_streaming_response(sync_client, monitor, telemetry):
+def test_with_streaming_response(openai_sync_client, monitor, telemetry):
     instrument_openai(monitor)
-    client = sync_client()
+    client = openai_sync_client()
     with client.chat.completions.with_streaming_response.create(model=MODEL, messages=MESSAGES) as response:
         assert response.http_request.headers["x-stainless-raw-response"] == "stream"
         completion = response.parse()
@@ -165,8 +154,8 @@ def test_with_streaming_response(sync_client, monitor, telemetry):
     assert not [key for s in spans for key in s["attributes"] if key.startswith("gen_ai.usage.")]
 
 
-def test_error_event_mid_stream_passes_through(sync_client, monitor, telemetry):
-    client = sync_client("/cut/3")
+def test_error_event_mid_stream_passes_through(openai_sync_client, monitor, telemetry):
+    client = openai_sync_client("/cut/3")
     with pytest.raises(openai.APIError) as plain:
         list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
     instrument_openai(monitor)
@@ -186,10 +175,10 @@ def test_error_event_mid_stream_passes_through(sync_client, monitor, telemetry):
     assert duration["attributes"]["error.type"] == "APIError"
 
 
-async def test_error_event_mid_stream_async_helper(async_client, monitor, telemetry):
+async def test_error_event_mid_stream_async_helper(openai_async_client, monitor, telemetry):
     instrument_openai(monitor)
     with pytest.raises(openai.APIError, match="server had an error"):
-        async with async_client("/cut/2").chat.completions.stream(model=MODEL, messages=MESSAGES) as stream:
+        async with openai_async_client("/cut/2").chat.completions.stream(model=MODEL, messages=MESSAGES) as stream:
             await stream.get_final_completion()
     span = only_span(telemetry)
     assert span["status"] == "ERROR" and span["attributes"]["error.type"] == "APIError"
