@@ -16,7 +16,6 @@ from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, ReadableSpan
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Status
 
 from agents_hub_monitoring._privacy_settings import (
@@ -29,6 +28,8 @@ from agents_hub_monitoring._privacy_settings import (
 from agents_hub_monitoring._redaction_rules import names_secret
 from agents_hub_monitoring.redaction import Redactor, map_strings
 from agents_hub_monitoring.serialization import truncate_text
+from agents_hub_monitoring.telemetry.pending import pending_attributes
+from agents_hub_monitoring.telemetry.span_copy import bounded_attributes, copy_span
 
 __all__ = [
     "CAPTURE_CONTENT_ENV", "DEFAULT_CONTENT_KEYS", "DEFAULT_NEVER_REDACT_KEYS", "MAX_SPAN_NAME_CHARS",
@@ -165,12 +166,15 @@ class Scrubber:
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """A copy of ``span`` with scrubbed attributes, event attributes and status description, and its
         name cut to MAX_SPAN_NAME_CHARS; the span itself when nothing changed."""
+        extra = pending_attributes(span)  # what the span's end left for this thread (telemetry/pending.py)
         if _DIRECT and type(span) is ReadableSpan:
             raw, old_events, status, name = span._attributes, span._events, span._status, span._name
-            attributes, changed = self._scrub(raw._dict if type(raw) is BoundedAttributes else raw)
+            source = raw._dict if type(raw) is BoundedAttributes else raw
         else:
-            attributes, changed = self._scrub(span.attributes)
+            source = span.attributes
             old_events, status, name = span.events, span.status, span.name
+        attributes, changed = self._scrub({**source, **extra} if extra else source)
+        changed = changed or bool(extra)
         old_events = tuple(old_events) if old_events else ()
         events = [self._scrub_event(event) for event in old_events] if old_events else []
         if status.description:
@@ -182,23 +186,15 @@ class Scrubber:
         events_same = not events or all(new is old for new, old in zip(events, old_events, strict=True))
         if not changed and status is span.status and events_same and not long_name:
             return span
-        attributes = attributes if changed else span.attributes
-        return ReadableSpan(
-            name=name, context=span.context, parent=span.parent, resource=span.resource,
-            attributes=_bounded(attributes, span.dropped_attributes),
-            events=_bounded_list(events, span.dropped_events),
-            links=_bounded_list(span.links, span.dropped_links),
-            kind=span.kind, status=status, start_time=span.start_time, end_time=span.end_time,
-            instrumentation_info=getattr(span, "_instrumentation_info", None),
-            instrumentation_scope=span.instrumentation_scope,
-        )
+        return copy_span(span, name=name, attributes=attributes if changed else None,
+                         events=None if events_same else events, status=status)
 
     def _scrub_event(self, event: Event) -> Event:
         attributes, changed = self._scrub(event.attributes)
         if not changed:
             return event
         dropped = getattr(event, "dropped_attributes", 0)
-        return Event(event.name, _bounded(attributes, dropped), event.timestamp)
+        return Event(event.name, bounded_attributes(attributes, dropped), event.timestamp)
 
 
 def _all_short_strings(value: Any, limit: int) -> bool:
@@ -209,16 +205,3 @@ def _all_short_strings(value: Any, limit: int) -> bool:
         if type(item) is not str or len(item) > limit:
             return False
     return True
-
-
-def _bounded(attributes: Mapping[str, Any], dropped: int) -> BoundedAttributes:
-    # Keeps the SDK's dropped-attribute count, which exporters report to the backend.
-    bounded = BoundedAttributes(maxlen=None, attributes=attributes, immutable=True)
-    bounded.dropped = dropped
-    return bounded
-
-
-def _bounded_list(items: Iterable[Any], dropped: int) -> BoundedList:
-    bounded = BoundedList.from_seq(None, items)
-    bounded.dropped = dropped
-    return bounded

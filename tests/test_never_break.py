@@ -68,10 +68,13 @@ def test_failing_metric_recording_keeps_the_span(caplog, monkeypatch):
     with capture() as (monitor, telemetry):
         def broken(**_: object) -> None:
             raise ValueError("meter exploded")
-        monkeypatch.setattr(monitor._instruments, "record_llm_call", broken)
+        # The recorder itself (behind the queue), whichever way the LLM call's end reaches it
+        monkeypatch.setattr(monitor._instruments._inner, "record_llm_call", broken)
         assert _agent_work(monitor) == "result"
         assert telemetry.span("chat gpt-4o")["attributes"]["gen_ai.usage.output_tokens"] == 4
         assert telemetry.span("invoke_agent host")["status"] == "UNSET"
+        assert telemetry.metric_points("gen_ai.client.operation.duration") == []  # the replay met the failure
+        assert telemetry.metric_points("gen_ai.invoke_agent.duration")  # and went on with the next one
     assert any("meter exploded" in m for m in _internal_warnings(caplog))
 
 

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agents_hub_monitoring.monitors.handles import SpanHandle, attribute_value
+from agents_hub_monitoring.monitors.llm_end import LLMInput
 from agents_hub_monitoring.pricing import normalize_provider
 from agents_hub_monitoring.serialization import coerce_float
 from agents_hub_monitoring.telemetry import semconv as sc
-from agents_hub_monitoring.telemetry.messages import to_semconv_messages
-from agents_hub_monitoring.telemetry.usage import LLMResult, read_llm_result
+from agents_hub_monitoring.telemetry.usage import LLMResult
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.instrument.plan import Plan
@@ -103,7 +103,7 @@ def start_attributes(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kw
     if llm:
         span_name, handle_kwargs = _llm_request(plan, bound, attributes)
         if capture:
-            _llm_input(monitor, bound, attributes)
+            handle_kwargs["pending_input"] = _llm_input(bound)
     elif capture and bound:
         key = _INPUT_KEYS.get(plan.kind, sc.INPUT_VALUE)
         if plan.kind == "retrieval":
@@ -137,22 +137,15 @@ def _llm_request(plan: Plan, bound: dict[str, Any], attributes: dict[str, Any]) 
     return span_name, {"operation": plan.operation, "provider": provider, "request_model": model}
 
 
-def _llm_input(monitor: BaseMonitor, bound: dict[str, Any], attributes: dict[str, Any]) -> None:
+def _llm_input(bound: dict[str, Any]) -> LLMInput | None:
+    """The messages (or prompt), system instructions, or else all arguments: serialised after the call."""
     messages = bound.get("messages")
     if messages is None and isinstance(bound.get("prompt"), str):
         messages = bound["prompt"]
-    if messages is not None:
-        text = monitor._content(to_semconv_messages(messages))
-        if text is not None:
-            attributes[sc.GEN_AI_INPUT_MESSAGES] = text
-    if bound.get("system") is not None:
-        text = monitor._content(bound["system"])
-        if text is not None:
-            attributes[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = text
-    if messages is None and bound.get("system") is None and bound:
-        text = content(monitor, bound)
-        if text is not None:
-            attributes[sc.INPUT_VALUE] = text
+    system = bound.get("system")
+    if messages is None and system is None:
+        return LLMInput(None, None, bound) if bound else None
+    return LLMInput(messages, system, None)
 
 
 def write_output(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> None:
@@ -173,7 +166,7 @@ def write_output(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> 
     elif capture and result is not None:
         text = content(monitor, result)
         if text is not None:
-            handle.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT if kind == "tool" else sc.OUTPUT_VALUE, text)
+            handle._set_late(sc.GEN_AI_TOOL_CALL_RESULT if kind == "tool" else sc.OUTPUT_VALUE, text)
 
 
 def write_llm_metadata(handle: Any, parsed: LLMResult) -> None:
@@ -187,19 +180,9 @@ def write_llm_metadata(handle: Any, parsed: LLMResult) -> None:
 
 
 def write_llm_result(handle: Any, result: Any, capture: bool) -> None:
-    """Usage, response model, finish reasons and (when captured) the completion of an LLM result."""
-    if isinstance(result, str):
-        if capture:
-            handle.set_output(result)
-        return
-    parsed = result if isinstance(result, LLMResult) else read_llm_result(result)
-    write_llm_metadata(handle, parsed)
-    if capture:
-        # Something read_llm_result does not recognise at all is recorded as it is.
-        recognised = parsed.response_model or parsed.input_tokens is not None or parsed.finish_reasons
-        output = parsed.output if parsed.output is not None or recognised else result
-        if output is not None:
-            handle.set_output(output)
+    """Usage, response model, finish reasons and (when captured) the completion of an LLM result,
+    read after the call ends (``LLMCallHandle.set_result``)."""
+    handle.set_result(result, capture_output=capture)
 
 
 def _write_documents(monitor: BaseMonitor, handle: Any, result: Any, capture: bool) -> None:
@@ -216,7 +199,7 @@ def _write_documents(monitor: BaseMonitor, handle: Any, result: Any, capture: bo
     if capture:
         text = monitor._content(list(result))
         if text is not None:
-            handle.span.set_attribute(sc.GEN_AI_RETRIEVAL_DOCUMENTS, text)
+            handle._set_late(sc.GEN_AI_RETRIEVAL_DOCUMENTS, text)
 
 
 def _field(value: Any, name: str) -> Any:

@@ -95,7 +95,7 @@ def finish(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> None:
         elif result is not None and plan.capture_output and monitor.capture_content:
             text = content(monitor, result)
             if text is not None:
-                handle.span.set_attribute(plan.output_key, text)
+                handle._set_late(plan.output_key, text)
         handle.end()
     except Exception as error:
         report_internal_failure("decorated call end", error)
@@ -123,8 +123,8 @@ def end_closed(handle: Any) -> None:
         return
     handle._ended = True
     try:
+        handle._set_late(sc.OUTCOME, OUTCOME_CLOSED)  # before _before_end, which keeps an outcome given
         handle._before_end(time.perf_counter() - handle._started)
-        handle.span.set_attribute(sc.OUTCOME, OUTCOME_CLOSED)  # after _before_end, which says success
     except Exception as error:
         report_internal_failure("decorated call close", error)
-    handle.span.end()
+    handle._end_span()

@@ -16,6 +16,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.serialization import dumps, safe_repr
 from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.pending import attach
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
@@ -59,7 +60,7 @@ class SpanHandle:
     """The base handle: attributes, input/output, errors, events and the end of the span."""
 
     # __weakref__: an LLM call's handle is reachable from its span (monitors/current_llm.py).
-    __slots__ = ("__weakref__", "_ended", "_error_type", "_monitor", "_started", "span")
+    __slots__ = ("__weakref__", "_ended", "_error_type", "_late", "_monitor", "_started", "span")
 
     def __init__(self, span: Span, monitor: BaseMonitor) -> None:
         self.span = span
@@ -67,6 +68,8 @@ class SpanHandle:
         self._started = time.perf_counter()
         self._error_type: str | None = None
         self._ended = False
+        # Content and outcome: handed to the span when it ends (see _set_late), not set one by one
+        self._late: dict[str, Any] | None = None
 
     @property
     def trace_id(self) -> str:
@@ -98,7 +101,17 @@ class SpanHandle:
     def _set_content(self, key: str, value: Any) -> None:
         text = self._monitor._content(value)
         if text is not None:
-            self.span.set_attribute(key, text)
+            self._set_late(key, text)
+
+    def _set_late(self, key: str, value: Any) -> None:
+        """Set an attribute the span needs only once it has ended (content, outcome); ``value`` must
+        be a valid attribute value. The span carries them all to its export (``telemetry/pending.py``)
+        rather than taking each through the SDK's checks and lock on the calling thread."""
+        late = self._late
+        if late is None:
+            self._late = {key: value}
+        else:
+            late[key] = value
 
     def add_event(self, name: str, attributes: Mapping[str, Any] | None = None) -> None:
         items = attributes.items() if isinstance(attributes, Mapping) else ()
@@ -142,7 +155,19 @@ class SpanHandle:
             self._before_end(duration_s)
         except Exception as error:
             report_internal_failure(f"{type(self).__name__}.end", error)
-        self.span.end(end_time)
+        self._end_span(end_time)
+
+    def _set_outcome(self) -> None:
+        """``success`` or ``error``, unless an outcome was given already (``unfinished``, ``closed``)."""
+        late = self._late
+        if late is None or sc.OUTCOME not in late:
+            self._set_late(sc.OUTCOME, "error" if self._error_type else "success")
+
+    def _end_span(self, end_time: int | None = None) -> None:
+        late, span = self._late, self.span
+        if late is not None and not attach(span, late) and span.is_recording():  # not an SDK span
+            span.set_attributes(late)
+        span.end(end_time)
 
     def _before_end(self, duration_s: float) -> None:
         """Subclasses finish attributes and record metrics here (guarded by ``end``)."""

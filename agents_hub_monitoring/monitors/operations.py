@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span
 
-from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.monitors.handles import SpanHandle, current_agent_name
-from agents_hub_monitoring.pricing import Cost
+from agents_hub_monitoring.monitors.llm_end import NO_RESULT, LLMEnd, LLMInput
 from agents_hub_monitoring.serialization import coerce_float, coerce_token_count
 from agents_hub_monitoring.telemetry import semconv as sc
 from agents_hub_monitoring.telemetry.messages import to_semconv_messages
+from agents_hub_monitoring.telemetry.pending import attach
 
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.base import BaseMonitor
@@ -35,7 +35,7 @@ class AgentRunHandle(SpanHandle):
         self.model = model
 
     def _before_end(self, duration_s: float) -> None:
-        self.span.set_attribute(sc.OUTCOME, "error" if self._error_type else "success")
+        self._set_outcome()
         self._monitor._instruments.record_agent_run(
             agent_name=self.agent_name, request_model=self.model, duration_s=duration_s,
             error_type=self._error_type)
@@ -62,13 +62,18 @@ _USAGE_FIELDS = (
 
 
 class LLMCallHandle(SpanHandle):
-    """An LLM call (`chat {model}`): usage, response model, finish reasons, cost at the end."""
+    """An LLM call (`chat {model}`): usage, response model, finish reasons, cost at the end.
 
-    __slots__ = ("_cost_usd", "_first_chunk_s", "cache_creation_tokens", "cache_read_tokens", "input_tokens",
-                 "operation", "output_tokens", "provider", "reasoning_tokens", "request_model", "response_model")
+    What the call returned and the messages it was given are read, and the call priced, after it
+    ended, off the calling thread (``monitors/llm_end.py``).
+    """
+
+    __slots__ = ("_capture_result", "_cost_usd", "_first_chunk_s", "_pending_input", "_result",
+                 "cache_creation_tokens", "cache_read_tokens", "input_tokens", "operation", "output_tokens",
+                 "provider", "reasoning_tokens", "request_model", "response_model")
 
     def __init__(self, span: Span, monitor: BaseMonitor, *, operation: str, provider: str | None,
-                 request_model: str | None) -> None:
+                 request_model: str | None, pending_input: LLMInput | None = None) -> None:
         super().__init__(span, monitor)
         self.operation = operation
         self.provider = provider
@@ -81,6 +86,9 @@ class LLMCallHandle(SpanHandle):
         self.reasoning_tokens: int | None = None
         self._cost_usd: float | None = None
         self._first_chunk_s: float | None = None
+        self._pending_input = pending_input
+        self._result: Any = NO_RESULT
+        self._capture_result = False
         monitor._pricing.warm_up_in_background()  # once per monitor: prices ready by this call's end
 
     def set_usage(self, input_tokens: Any = None, output_tokens: Any = None, *,
@@ -115,6 +123,13 @@ class LLMCallHandle(SpanHandle):
         if self._monitor.capture_content:
             self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, to_semconv_messages(value, "assistant"))
 
+    def set_result(self, result: Any, *, capture_output: bool = True) -> None:
+        """What the call returned (an SDK response, its dict, an ``LLMResult``, text): its usage, response
+        model, finish reasons and (with ``capture_output`` and content capture on) its completion are
+        read after the call ends, off the calling thread. They win over values set before."""
+        self._result = result
+        self._capture_result = bool(capture_output) and self._monitor.capture_content
+
     def set_cost(self, amount_usd: Any) -> None:
         """A cost the provider reported; it wins over prices computed from tokens."""
         self._cost_usd = coerce_float(amount_usd)
@@ -125,33 +140,14 @@ class LLMCallHandle(SpanHandle):
             self._first_chunk_s = time.perf_counter() - self._started
             self.span.set_attribute(sc.TIME_TO_FIRST_CHUNK, self._first_chunk_s)
 
-    def _cost(self) -> Cost | None:
-        # Guarded on its own so a pricing failure still leaves the duration and token metrics.
-        try:
-            return self._monitor._pricing.cost(
-                provider=self.provider, model=self.response_model or self.request_model,
-                input_tokens=self.input_tokens, output_tokens=self.output_tokens,
-                cache_read_input_tokens=self.cache_read_tokens,
-                cache_creation_input_tokens=self.cache_creation_tokens, reported_cost=self._cost_usd)
-        except Exception as error:
-            report_internal_failure("price lookup", error)
-            return None
-
     def _before_end(self, duration_s: float) -> None:
-        cost = self._cost()
-        if cost is not None:
-            self.span.set_attributes({
-                sc.GEN_AI_USAGE_COST: cost.amount, sc.GEN_AI_USAGE_COST_AMOUNT: cost.amount,
-                sc.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
-                # the contract's two values; which local price (override or genai-prices) stays ours
-                sc.GEN_AI_USAGE_COST_SOURCE: "provider" if cost.source == "provider" else "local"})
-        self._monitor._instruments.record_llm_call(
-            operation=self.operation, provider=self.provider, request_model=self.request_model,
-            response_model=self.response_model, duration_s=duration_s, input_tokens=self.input_tokens,
-            output_tokens=self.output_tokens, cost_usd=cost.amount if cost else None,
-            error_type=self._error_type, time_to_first_chunk_s=self._first_chunk_s,
-            cache_read_tokens=self.cache_read_tokens, cache_write_tokens=self.cache_creation_tokens,
-            reasoning_tokens=self.reasoning_tokens)
+        end = LLMEnd(self, duration_s)  # takes over the attributes kept for the end
+        self._late = None
+        span = self.span
+        if not attach(span, end) and span.is_recording():  # not an SDK span: finish it here
+            span.set_attributes(end.span_attributes())
+        # Queued: the metric replay finishes ``end`` if the export thread has not yet.
+        self._monitor._instruments.record_llm_end(end)
 
 
 class ToolCallHandle(SpanHandle):
@@ -169,7 +165,7 @@ class ToolCallHandle(SpanHandle):
     set_output = set_result
 
     def _before_end(self, duration_s: float) -> None:
-        self.span.set_attribute(sc.OUTCOME, "error" if self._error_type else "success")
+        self._set_outcome()
         self._monitor._instruments.record_tool_call(
             tool_name=self.tool_name, agent_name=current_agent_name.get(), duration_s=duration_s,
             error_type=self._error_type)

@@ -63,7 +63,7 @@ class Turn:
             return
         self.closed = True
         for child in self.open_children():
-            child.span.set_attribute(sc.OUTCOME, "unfinished")
+            child._set_late(sc.OUTCOME, "unfinished")
             child.end()
         self.llm_calls.clear()
         self.tools.clear()

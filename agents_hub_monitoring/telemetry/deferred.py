@@ -46,8 +46,9 @@ from agents_hub_monitoring.telemetry import semconv as sc
 __all__ = ["DeferredInstruments"]
 
 _RECORDERS = (
-    "record_llm_call", "record_agent_run", "record_tool_call", "record_retrieval", "record_memory_operation",
-    "record_moderation", "record_evaluation", "record_satisfaction", "record_error", "record_event",
+    "record_llm_call", "record_llm_end", "record_agent_run", "record_tool_call", "record_retrieval",
+    "record_memory_operation", "record_moderation", "record_evaluation", "record_satisfaction", "record_error",
+    "record_event",
 )
 _IDLE_WAKEUP_S = 5.0  # how often an idle replay thread checks whether its queue still exists
 _ALL: weakref.WeakSet[DeferredInstruments] = weakref.WeakSet()

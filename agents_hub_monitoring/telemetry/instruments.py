@@ -79,6 +79,10 @@ class Instruments:
         meter.create_observable_counter(sc.METRIC_EXPORT_FAILURES, [failed_exports], "{export}",
                                         "Export calls that failed")
 
+    def record_llm_end(self, end: Any) -> None:
+        """An LLM call finished off the calling thread (``monitors/llm_end.LLMEnd``)."""
+        self.record_llm_call(**end.metric_values())
+
     def record_llm_call(self, *, operation: str, provider: str | None, request_model: str | None,
                         response_model: str | None, duration_s: float, input_tokens: int | None,
                         output_tokens: int | None, cost_usd: float | None, error_type: str | None,

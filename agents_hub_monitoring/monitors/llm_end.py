@@ -1,0 +1,182 @@
+"""The end of an LLM call, finished off the calling thread.
+
+Reading an LLM result (usage, model, finish reasons, the completion), converting messages to the
+GenAI message format, serialising them and pricing the call cost more Python than the span itself
+(about 50 us a call). None of it changes what the call did, so the call's end only takes a
+snapshot: the handle's values, the result object, and the input messages (the list and each message
+dict copied). ``LLMEnd`` is that snapshot, and two consumers finish it:
+
+* the span carries it (``telemetry/pending.py``): the export thread adds its attributes before
+  scrubbing, so every exporter, and every span processor given to the monitor, sees them;
+* the metric queue carries it too (``DeferredInstruments``): its replay records the call's metrics.
+
+Whichever comes first resolves it, once, under its lock, so the span and the metrics always agree.
+
+What a user may notice: the result object is read when the span is exported or its metrics are
+recorded (the batch delay later at most), not when the call returns. Appending to the conversation
+after the call (the usual agent loop) changes nothing, since the messages were copied; a result
+object, or nested message parts, changed in place before the export would be seen changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from agents_hub_monitoring._safety import report_internal_failure
+from agents_hub_monitoring.serialization import coerce_token_count
+from agents_hub_monitoring.telemetry import semconv as sc
+from agents_hub_monitoring.telemetry.messages import to_semconv_messages
+from agents_hub_monitoring.telemetry.usage import LLMResult, read_llm_result
+
+if TYPE_CHECKING:
+    from agents_hub_monitoring.monitors.operations import LLMCallHandle
+
+__all__ = ["NO_RESULT", "LLMEnd", "LLMInput", "snapshot_messages"]
+
+NO_RESULT = object()
+# Handle field, span attribute and result field of each token count.
+_TOKENS = (
+    ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
+    ("output_tokens", sc.GEN_AI_USAGE_OUTPUT_TOKENS, "output_tokens"),
+    ("cache_read_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "cache_read_input_tokens"),
+    ("cache_creation_tokens", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, "cache_creation_input_tokens"),
+    ("reasoning_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, "reasoning_output_tokens"),
+)
+_COPIED = ("operation", "provider", "request_model", "response_model", "_cost_usd", "_first_chunk_s",
+           "_error_type", "_monitor", *(field for field, _, _ in _TOKENS))
+
+
+def snapshot_messages(messages: Any) -> Any:
+    """The messages as they are now: the list and each dict copied (later appends and edits unseen)."""
+    kind = type(messages)
+    if kind is list or kind is tuple:
+        return [dict(item) if type(item) is dict else item for item in messages]
+    return messages
+
+
+class LLMInput:
+    """What a decorated LLM function was called with, serialised later: messages (or a prompt),
+    system instructions, or else all its arguments."""
+
+    __slots__ = ("arguments", "messages", "system")
+
+    def __init__(self, messages: Any, system: Any, arguments: Mapping[str, Any] | None) -> None:
+        self.messages = snapshot_messages(messages)
+        self.system = system
+        self.arguments = dict(arguments) if arguments is not None else None
+
+    def write(self, monitor: Any, attributes: dict[str, Any]) -> None:
+        if self.messages is not None:
+            _put(attributes, sc.GEN_AI_INPUT_MESSAGES, monitor._content(to_semconv_messages(self.messages)))
+        if self.system is not None:
+            _put(attributes, sc.GEN_AI_SYSTEM_INSTRUCTIONS, monitor._content(self.system))
+        if self.arguments is not None:
+            _put(attributes, sc.INPUT_VALUE, monitor._content(self.arguments))
+
+
+def _put(attributes: dict[str, Any], key: str, text: str | None) -> None:
+    if text is not None:
+        attributes[key] = text
+
+
+class LLMEnd:
+    """An ended LLM call's snapshot; ``span_attributes`` and ``metric_values`` finish it."""
+
+    __slots__ = ("_attributes", "_late", "_lock", "_metrics", "capture_output", "duration_s", "input", "result",
+                 *_COPIED)
+
+    def __init__(self, handle: LLMCallHandle, duration_s: float) -> None:
+        for name in _COPIED:
+            setattr(self, name, getattr(handle, name))
+        self.duration_s = duration_s
+        self.input: LLMInput | None = handle._pending_input
+        self.result: Any = handle._result
+        self.capture_output: bool = handle._capture_result
+        self._late = handle._late  # attributes the handle kept for its end (content, outcome)
+        self._lock = threading.Lock()
+        self._attributes: dict[str, Any] | None = None
+        self._metrics: dict[str, Any] | None = None
+
+    def span_attributes(self) -> Mapping[str, Any]:
+        self._resolve()
+        return self._attributes or {}
+
+    def metric_values(self) -> dict[str, Any]:
+        """Keyword arguments of ``Instruments.record_llm_call``."""
+        self._resolve()
+        return self._metrics or {}
+
+    def _resolve(self) -> None:
+        with self._lock:
+            if self._metrics is not None:
+                return
+            attributes: dict[str, Any] = dict(self._late) if self._late else {}
+            try:
+                self._finish(attributes)
+            except Exception as error:  # what was finished so far still goes out
+                report_internal_failure("LLM call end", error)
+            self._attributes = attributes
+            self._metrics = {
+                "operation": self.operation, "provider": self.provider, "request_model": self.request_model,
+                "response_model": self.response_model, "duration_s": self.duration_s,
+                "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "cost_usd": attributes.get(sc.GEN_AI_USAGE_COST), "error_type": self._error_type,
+                "time_to_first_chunk_s": self._first_chunk_s, "cache_read_tokens": self.cache_read_tokens,
+                "cache_write_tokens": self.cache_creation_tokens, "reasoning_tokens": self.reasoning_tokens}
+            self.result = self.input = None  # the span may live on in a queue: keep only the strings
+
+    def _finish(self, attributes: dict[str, Any]) -> None:
+        if self.input is not None:
+            self.input.write(self._monitor, attributes)
+        if self.result is not NO_RESULT:
+            self._read_result(attributes)
+        self._price(attributes)
+
+    def _read_result(self, attributes: dict[str, Any]) -> None:
+        """What ``write_llm_result`` used to do on the calling thread: usage, response, completion."""
+        result = self.result
+        if isinstance(result, str):
+            if self.capture_output:
+                self._write_output(result, attributes)
+            return
+        parsed = result if isinstance(result, LLMResult) else read_llm_result(result)
+        for field, key, source in _TOKENS:
+            count = coerce_token_count(getattr(parsed, source))
+            if count is not None:
+                setattr(self, field, count)
+                attributes[key] = count
+        if parsed.response_model:
+            self.response_model = str(parsed.response_model)
+            attributes[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if parsed.response_id:
+            attributes[sc.GEN_AI_RESPONSE_ID] = str(parsed.response_id)
+        if parsed.finish_reasons:
+            attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(str(reason) for reason in parsed.finish_reasons)
+        if self.capture_output:
+            # Something read_llm_result does not recognise at all is recorded as it is.
+            recognised = parsed.response_model or parsed.input_tokens is not None or parsed.finish_reasons
+            output = parsed.output if parsed.output is not None or recognised else result
+            if output is not None:
+                self._write_output(output, attributes)
+
+    def _write_output(self, value: Any, attributes: dict[str, Any]) -> None:
+        _put(attributes, sc.GEN_AI_OUTPUT_MESSAGES, self._monitor._content(to_semconv_messages(value, "assistant")))
+
+    def _price(self, attributes: dict[str, Any]) -> None:
+        try:
+            cost = self._monitor._pricing.cost(
+                provider=self.provider, model=self.response_model or self.request_model,
+                input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                cache_read_input_tokens=self.cache_read_tokens,
+                cache_creation_input_tokens=self.cache_creation_tokens, reported_cost=self._cost_usd)
+        except Exception as error:  # the tokens and the duration still count
+            report_internal_failure("price lookup", error)
+            return
+        if cost is not None:
+            attributes.update({
+                sc.GEN_AI_USAGE_COST: cost.amount, sc.GEN_AI_USAGE_COST_AMOUNT: cost.amount,
+                sc.GEN_AI_USAGE_COST_CURRENCY: cost.currency,
+                # the contract's two values; which local price (override or genai-prices) stays ours
+                sc.GEN_AI_USAGE_COST_SOURCE: "provider" if cost.source == "provider" else "local"})
