@@ -82,6 +82,16 @@ def _joined(screens: list[str]) -> re.Pattern[str]:
     return re.compile(f"[{''.join(dict.fromkeys(firsts))}](?:{'|'.join(branches)})")
 
 
+def _shortest_match(pattern: re.Pattern[str]) -> int:
+    """The fewest characters any match of ``pattern`` spans; 0 when the regex parser cannot tell."""
+    try:
+        from re import _parser  # the stdlib's own width analysis (sre_parse before Python 3.11)
+
+        return max(int(_parser.parse(pattern.pattern, pattern.flags).getwidth()[0]), 0)
+    except Exception:
+        return 0
+
+
 class _Screen:
     """A necessary condition for any of ``rules`` to change a text: when ``may_redact`` is False, none can.
 
@@ -93,6 +103,7 @@ class _Screen:
     """
 
     def __init__(self, rules: Iterable[Rule]) -> None:
+        rules = list(rules)
         groups: dict[tuple[str, bool], list[str]] = {}
         screens: list[str] = []
         self._digit_gated = True
@@ -109,8 +120,12 @@ class _Screen:
                                                  if not any(other != n and other in n for other in needles)))
                         for (requires, folded), needles in sorted(groups.items(), key=lambda item: item[0])]
         self._pattern = _joined(screens) if screens else None
+        # Text shorter than every rule's shortest possible match cannot change (ids, counts, flags).
+        self._min_length = min((_shortest_match(rule.pattern) for rule in rules), default=0)
 
     def may_redact(self, text: str) -> bool:
+        if len(text) < self._min_length:
+            return False
         folded = None
         for requires, fold, needles in self._groups:
             if requires and not _has_any(text, requires):

@@ -278,3 +278,20 @@ def test_dumps_fast_path_bails_out_cheaply_on_self_reference() -> None:
     loop.extend([loop] * 100)  # 100**8 paths to the depth limit: the value budget stops the check first
     assert _plain_json(loop, 10_000) is None
     assert dumps(loop) == _dumps_walked(loop, 10_000)
+
+
+# Strings around to_jsonable's 10,000-char limit: the fast copy must leave the cutting to the walker.
+long_texts = st.integers(9_998, 10_002).map(lambda size: "a" * size)
+message_values = st.one_of(st.none(), st.text(max_size=40), long_texts, st.integers(), st.floats(allow_nan=True),
+                           st.lists(st.text(max_size=5), max_size=2))
+
+
+@FAST
+@given(message=st.dictionaries(st.one_of(st.text(max_size=10), st.integers(0, 3)), message_values, max_size=5))
+def test_llm_message_fast_copy_equals_to_jsonable(message: dict[Any, Any]) -> None:
+    from agents_hub_monitoring.serialization import to_jsonable
+    from agents_hub_monitoring.telemetry.usage import _plain_message
+
+    copied = _plain_message(message)
+    assert copied == to_jsonable(message)
+    assert copied is not message  # a copy: read_llm_result adds finish_reason to it

@@ -7,12 +7,13 @@ OTel setup keeps its pipeline and never receives our spans (nor we its spans).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, MeterProvider
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -145,7 +146,12 @@ class TelemetryPipeline:
         for exporter in self.metric_exporters:
             readers.append(PeriodicExportingMetricReader(
                 exporter, export_interval_millis=self.settings.metric_export_interval_ms))
-        return MeterProvider(resource=self.resource, metric_readers=readers, shutdown_on_exit=False)
+        # Measurements are recorded later, on the replay thread (telemetry/deferred.py), where no span
+        # is current: the SDK's default trace-based filter would check for one on every record in vain.
+        # OTEL_METRICS_EXEMPLAR_FILTER, when set, is the SDK's to apply.
+        exemplar_filter = None if os.environ.get("OTEL_METRICS_EXEMPLAR_FILTER") else AlwaysOffExemplarFilter()
+        return MeterProvider(resource=self.resource, metric_readers=readers, shutdown_on_exit=False,
+                             exemplar_filter=exemplar_filter)
 
     @property
     def export_stats(self) -> list[ExportStats]:

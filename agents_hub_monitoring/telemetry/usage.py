@@ -37,9 +37,25 @@ class LLMResult:
 
 
 def _get(source: Any, key: str) -> Any:
+    if type(source) is dict:  # the usual case (model_dump() output), without the ABC check
+        return source.get(key)
     if isinstance(source, Mapping):
         return source.get(key)
     return getattr(source, key, None)
+
+
+_PLAIN_TEXT_LIMIT = 10_000  # to_jsonable's string limit: longer strings take the walker, which cuts them
+
+
+def _plain_message(message: Any) -> Any:
+    """``to_jsonable(message)`` for the usual flat dict of short ASCII strings (a copy), else the walker."""
+    if type(message) is dict:
+        for key, value in message.items():
+            if type(key) is not str or (value is not None and (
+                    type(value) is not str or len(value) > _PLAIN_TEXT_LIMIT or not value.isascii())):
+                return to_jsonable(message)
+        return dict(message)
+    return to_jsonable(message)
 
 
 def _first(source: Any, *keys: str) -> Any:
@@ -97,7 +113,7 @@ def _read_choices(result: Any, parsed: LLMResult) -> None:
                 parsed.finish_reasons.append(str(reason))
             message = _get(choice, "message")
             if message is not None:
-                message = to_jsonable(message)
+                message = _plain_message(message)
                 if reason and isinstance(message, dict):
                     message["finish_reason"] = str(reason)
                 messages.append(message)
