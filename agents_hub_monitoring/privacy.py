@@ -28,7 +28,7 @@ from agents_hub_monitoring._privacy_settings import (
 from agents_hub_monitoring._redaction_rules import names_secret
 from agents_hub_monitoring.redaction import Redactor, map_strings
 from agents_hub_monitoring.serialization import truncate_text
-from agents_hub_monitoring.telemetry.pending import pending_attributes
+from agents_hub_monitoring.telemetry.pending import materialise
 from agents_hub_monitoring.telemetry.span_copy import bounded_attributes, copy_span
 
 __all__ = [
@@ -166,15 +166,13 @@ class Scrubber:
     def scrub_span(self, span: ReadableSpan) -> ReadableSpan:
         """A copy of ``span`` with scrubbed attributes, event attributes and status description, and its
         name cut to MAX_SPAN_NAME_CHARS; the span itself when nothing changed."""
-        extra = pending_attributes(span)  # what the span's end left for this thread (telemetry/pending.py)
+        materialise(span)  # what the span's end left for this thread (telemetry/pending.py)
         if _DIRECT and type(span) is ReadableSpan:
             raw, old_events, status, name = span._attributes, span._events, span._status, span._name
-            source = raw._dict if type(raw) is BoundedAttributes else raw
+            attributes, changed = self._scrub(raw._dict if type(raw) is BoundedAttributes else raw)
         else:
-            source = span.attributes
+            attributes, changed = self._scrub(span.attributes)
             old_events, status, name = span.events, span.status, span.name
-        attributes, changed = self._scrub({**source, **extra} if extra else source)
-        changed = changed or bool(extra)
         old_events = tuple(old_events) if old_events else ()
         events = [self._scrub_event(event) for event in old_events] if old_events else []
         if status.description:

@@ -9,7 +9,7 @@ from agents_hub_monitoring._safety import report_internal_failure
 from agents_hub_monitoring.serialization import dumps
 from agents_hub_monitoring.telemetry import semconv
 from agents_hub_monitoring.telemetry.context import _EMPTY, ConversationContext, _current
-from agents_hub_monitoring.telemetry.pending import with_pending
+from agents_hub_monitoring.telemetry.pending import materialise
 
 __all__ = ["ConversationStampingProcessor", "GuardedSpanProcessor", "StartOnlyProcessor", "conversation_attributes"]
 
@@ -93,7 +93,8 @@ class GuardedSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            self.inner.on_end(with_pending(span))  # finished here: the processor may read the span now
+            materialise(span)  # finished here: the processor may read the span now
+            self.inner.on_end(span)
         except Exception as error:
             report_internal_failure(self._where, error)
 
