@@ -150,3 +150,44 @@ def test_a_tool_left_open_when_its_turn_closes_stays_unfinished():
         monitor.track_tool_usage(tool_name="search", input_data={"q": "x"}, output_data=None, conversation_id="c")
         monitor.end_conversation(conversation_id="c")
         assert telemetry.span("execute_tool search")["attributes"]["agents_hub.outcome"] == "unfinished"
+
+
+def test_late_attributes_keep_the_sdk_limits(monkeypatch):
+    # OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT hold for what the end adds:
+    # the start attributes stay, what does not fit is counted as dropped, long text is cut.
+    monkeypatch.setenv("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "5")
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "8")
+    with capture() as (monitor, telemetry):
+        @monitor.tool
+        def search(query: str) -> str:
+            return "a long list of results"
+
+        search("paris")
+        (span,) = telemetry.exporter.get_finished_spans()
+    attributes = dict(span.attributes)
+    assert attributes["gen_ai.tool.name"] == "search" and attributes["gen_ai.operation.name"] == "execute_"
+    assert len(attributes) == 5 and span.dropped_attributes == 1
+    assert all(len(value) <= 8 for value in attributes.values() if isinstance(value, str))
+
+
+def test_an_llm_call_reaching_several_pipelines_is_read_and_priced_once(monkeypatch):
+    from agents_hub_monitoring.monitors import llm_end
+
+    calls = []
+    original = llm_end.LLMEnd._finish
+
+    def counted(self, attributes):
+        calls.append(self)
+        original(self, attributes)
+
+    monkeypatch.setattr(llm_end.LLMEnd, "_finish", counted)
+    seen = InMemorySpanExporter()
+    with capture(span_processors=[SimpleSpanProcessor(seen)]) as (first, first_telemetry), \
+            capture() as (second, second_telemetry):
+        both = combine(first, second)
+        _chat(both)([{"role": "user", "content": "hi"}])
+        both.flush()
+        outputs = {t.span("chat gpt-4o-mini")["attributes"]["gen_ai.output.messages"]
+                   for t in (first_telemetry, second_telemetry)}
+    assert len(calls) == 1 and len(outputs) == 1
+    assert seen.get_finished_spans()[0].attributes["gen_ai.output.messages"] in outputs
