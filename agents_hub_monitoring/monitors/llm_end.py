@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["NO_RESULT", "LLMEnd", "LLMInput", "snapshot_messages"]
 
 NO_RESULT = object()
+_RESOLVING = threading.RLock()  # re-entrant: a logging handler reached from a resolution may resolve too
 # Handle field, span attribute and result field of each token count.
 _TOKENS = (
     ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS, "input_tokens"),
@@ -49,10 +50,13 @@ _COPIED = ("operation", "provider", "request_model", "response_model", "_cost_us
 
 
 def snapshot_messages(messages: Any) -> Any:
-    """The messages as they are now: the list and each dict copied (later appends and edits unseen)."""
+    """The messages as they are now: the list and each dict copied (later appends and edits unseen).
+
+    A tuple, not a list: the garbage collector stops tracking a tuple of plain dicts after its first
+    pass, and the snapshot may wait in the export queue through many passes."""
     kind = type(messages)
     if kind is list or kind is tuple:
-        return [dict(item) if type(item) is dict else item for item in messages]
+        return tuple([dict(item) if type(item) is dict else item for item in messages])
     return messages
 
 
@@ -84,7 +88,7 @@ def _put(attributes: dict[str, Any], key: str, text: str | None) -> None:
 class LLMEnd:
     """An ended LLM call's snapshot; ``span_attributes`` and ``metric_values`` finish it."""
 
-    __slots__ = ("_attributes", "_late", "_lock", "_metrics", "capture_output", "duration_s", "input", "result",
+    __slots__ = ("_attributes", "_late", "_metrics", "capture_output", "duration_s", "input", "result",
                  *_COPIED)
 
     def __init__(self, handle: LLMCallHandle, duration_s: float) -> None:
@@ -95,7 +99,6 @@ class LLMEnd:
         self.result: Any = handle._result
         self.capture_output: bool = handle._capture_result
         self._late = handle._late  # attributes the handle kept for its end (content, outcome)
-        self._lock = threading.Lock()
         self._attributes: dict[str, Any] | None = None
         self._metrics: dict[str, Any] | None = None
 
@@ -109,7 +112,7 @@ class LLMEnd:
         return self._metrics or {}
 
     def _resolve(self) -> None:
-        with self._lock:
+        with _RESOLVING:  # one lock for all calls: resolving is short, and a lock per call costs a GC object
             if self._metrics is not None:
                 return
             attributes: dict[str, Any] = dict(self._late) if self._late else {}
