@@ -4,7 +4,8 @@ Every variant runs in a fresh process (``_workloads.py``) so imports, caches and
 leak between variants; a local OTLP/HTTP receiver in its own process (``_receiver.py``) decodes
 and counts every span. Measured for a trivial sync and async function and a 6-span agent run:
 
-- wall time per call on the calling thread (median of the repetitions),
+- wall time per call on the calling thread (median of the repetitions), with two figures that
+  explain it: the calling thread's own CPU per call, and garbage collection time per call,
 - CPU per span including the export thread (process CPU over the timed phase and its flushes),
 - function calls per call (cProfile, deterministic: primitive calls / calls),
 - spans received vs sent, peak RSS.
@@ -104,6 +105,8 @@ def summarise(samples: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "wall_us": statistics.median(w for s in samples for w in s["wall_ns"]) / 1000,
         "cpu_us_per_span": statistics.median(cpu) if cpu else None,
+        "thread_cpu_us": statistics.median(s["thread_cpu_us_per_call"] for s in samples),
+        "gc_us": statistics.median(s["gc_us_per_call"] for s in samples),
         "calls_per_call": statistics.median(s["calls_per_call"] for s in samples),
         "python_calls_per_call": statistics.median(s["python_calls_per_call"] for s in samples),
         "spans_sent": sum(s["spans_sent"] for s in samples),
@@ -128,7 +131,8 @@ def _cell(value: Any, digits: int = 2) -> str:
 
 
 def print_table(results: dict[str, dict[str, Any]]) -> None:
-    head = (f"{'workload':8} {'variant':11} {'wall us/call':>12} {'x':>5} {'CPU us/span':>11} {'x':>5} "
+    head = (f"{'workload':8} {'variant':11} {'wall us/call':>12} {'x':>5} {'thread CPU':>10} {'GC us':>6} "
+            f"{'CPU us/span':>11} {'x':>5} "
             f"{'calls/call':>10} {'x':>5} {'py calls':>8} {'sent':>7} {'recv':>7} {'RSS MB':>7} {'x':>5}  api")
     print(head)
     print("-" * len(head))
@@ -142,6 +146,7 @@ def print_table(results: dict[str, dict[str, Any]]) -> None:
             ratio = {key: _ratio(row.get(key), otel.get(key)) for key in
                      ("wall_us", "cpu_us_per_span", "calls_per_call", "rss_mb")}
             print(f"{workload:8} {label:11} {_cell(row.get('wall_us')):>12} {_cell(ratio['wall_us']):>5} "
+                  f"{_cell(row.get('thread_cpu_us')):>10} {_cell(row.get('gc_us'), 1):>6} "
                   f"{_cell(row.get('cpu_us_per_span')):>11} {_cell(ratio['cpu_us_per_span']):>5} "
                   f"{_cell(row.get('calls_per_call'), 1):>10} {_cell(ratio['calls_per_call']):>5} "
                   f"{_cell(row.get('python_calls_per_call'), 1):>8} {row.get('spans_sent', 0):>7} "

@@ -83,12 +83,13 @@ def content(monitor: BaseMonitor, value: Any) -> str | None:
 
 
 def start_attributes(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[str, Any]
-                     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """Span name, start attributes and handle arguments for one call that reads its arguments."""
+                     ) -> tuple[str, Mapping[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Span name, start attributes, handle arguments, and the captured input (attributes the span
+    gets at its end: content is serialised now but not taken through the SDK's checks twice)."""
     capture = plan.capture_input and monitor.capture_content
     llm = plan.kind == "llm"
     if not capture and not llm:
-        return plan.span_name, plan.attributes, plan.handle_kwargs
+        return plan.span_name, plan.attributes, plan.handle_kwargs, None
     binder = plan.binder
     if binder.simple:  # Binder.bind inlined for the usual signature
         bound = dict(zip(binder.names, args, strict=False))
@@ -98,22 +99,21 @@ def start_attributes(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kw
             bound.pop(binder.first, None)
     else:
         bound = binder.bind(args, kwargs)
-    attributes = dict(plan.attributes)
-    span_name, handle_kwargs = plan.span_name, plan.handle_kwargs
     if llm:
+        attributes = dict(plan.attributes)
         span_name, handle_kwargs = _llm_request(plan, bound, attributes)
         if capture:
             handle_kwargs["pending_input"] = _llm_input(bound)
-    elif capture and bound:
-        key = _INPUT_KEYS.get(plan.kind, sc.INPUT_VALUE)
-        if plan.kind == "retrieval":
-            value = bound["query"] if "query" in bound else (next(iter(bound.values())) if len(bound) == 1 else bound)
-        else:
-            value = bound
-        text = content(monitor, value)
-        if text is not None:
-            attributes[key] = text
-    return span_name, attributes, handle_kwargs
+        return span_name, attributes, handle_kwargs, None
+    if not bound:
+        return plan.span_name, plan.attributes, plan.handle_kwargs, None
+    key = _INPUT_KEYS.get(plan.kind, sc.INPUT_VALUE)
+    if plan.kind == "retrieval":
+        value = bound["query"] if "query" in bound else (next(iter(bound.values())) if len(bound) == 1 else bound)
+    else:
+        value = bound
+    text = content(monitor, value)
+    return plan.span_name, plan.attributes, plan.handle_kwargs, None if text is None else {key: text}
 
 
 _INPUT_KEYS = {"tool": sc.GEN_AI_TOOL_CALL_ARGUMENTS, "retrieval": sc.GEN_AI_RETRIEVAL_QUERY_TEXT}

@@ -47,9 +47,10 @@ def open_span(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: d
     if not plan.reads_arguments:
         span = monitor._tracer.start_span(plan.span_name, kind=plan.span_kind, attributes=plan.attributes)
         return plan.handle_class(span, monitor, *plan.handle_args, **plan.handle_kwargs)
-    span_name, attributes, handle_kwargs = start_attributes(plan, monitor, args, kwargs)
+    span_name, attributes, handle_kwargs, captured = start_attributes(plan, monitor, args, kwargs)
     span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
     handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+    handle._late = captured
     if plan.kind == "llm":  # an LLM function always reads its arguments: SDK calls inside fill its handle
         open_llm(handle, output=plan.capture_output)
     return handle
@@ -61,9 +62,10 @@ def begin(plan: Plan, monitor: BaseMonitor, args: tuple[Any, ...], kwargs: dict[
     # open_span inlined: this runs on every call. Only functions that read their arguments (LLM
     # ones always do) check for the LLM kind; the others pay nothing for it.
     if plan.reads_arguments:
-        span_name, attributes, handle_kwargs = start_attributes(plan, monitor, args, kwargs)
+        span_name, attributes, handle_kwargs, captured = start_attributes(plan, monitor, args, kwargs)
         span = monitor._tracer.start_span(span_name, kind=plan.span_kind, attributes=attributes)
         handle = plan.handle_class(span, monitor, *plan.handle_args, **handle_kwargs)
+        handle._late = captured  # the input, added to the span when it ends
         if plan.kind == "llm":
             open_llm(handle, output=plan.capture_output)
     else:

@@ -92,8 +92,14 @@ class LLMEnd:
                  *_COPIED)
 
     def __init__(self, handle: LLMCallHandle, duration_s: float) -> None:
-        for name in _COPIED:
-            setattr(self, name, getattr(handle, name))
+        # Copied one by one, not in a getattr/setattr loop: this runs on the calling thread.
+        self.operation, self.provider = handle.operation, handle.provider
+        self.request_model, self.response_model = handle.request_model, handle.response_model
+        self._cost_usd, self._first_chunk_s = handle._cost_usd, handle._first_chunk_s
+        self._error_type, self._monitor = handle._error_type, handle._monitor
+        self.input_tokens, self.output_tokens = handle.input_tokens, handle.output_tokens
+        self.cache_read_tokens, self.cache_creation_tokens = handle.cache_read_tokens, handle.cache_creation_tokens
+        self.reasoning_tokens = handle.reasoning_tokens
         self.duration_s = duration_s
         self.input: LLMInput | None = handle._pending_input
         self.result: Any = handle._result
