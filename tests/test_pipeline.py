@@ -165,3 +165,14 @@ monitor.track_event("before exit")   # no flush(), no shutdown(): the exit hook 
         (span,) = receiver.wait_for_spans(1)
     assert span["name"] == "before exit"
     assert result.stderr == ""  # e.g. no "shutdown can only be called once" from a second exit hook
+
+
+def test_exemplar_filter_is_off_unless_the_environment_sets_one(monkeypatch):
+    # Measurements are replayed where no span is current: the trace-based filter would only cost.
+    from opentelemetry.sdk.metrics import AlwaysOffExemplarFilter, AlwaysOnExemplarFilter
+
+    with capture() as (monitor, _):
+        assert isinstance(monitor.meter_provider._sdk_config.exemplar_filter, AlwaysOffExemplarFilter)
+    monkeypatch.setenv("OTEL_METRICS_EXEMPLAR_FILTER", "always_on")
+    with capture() as (monitor, _):
+        assert isinstance(monitor.meter_provider._sdk_config.exemplar_filter, AlwaysOnExemplarFilter)
