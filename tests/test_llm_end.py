@@ -191,3 +191,32 @@ def test_an_llm_call_reaching_several_pipelines_is_read_and_priced_once(monkeypa
                    for t in (first_telemetry, second_telemetry)}
     assert len(calls) == 1 and len(outputs) == 1
     assert seen.get_finished_spans()[0].attributes["gen_ai.output.messages"] in outputs
+
+
+def test_our_own_span_processors_leave_the_llm_end_to_the_export_thread(monkeypatch):
+    # LangfuseMonitor, ConsoleMonitor and combine() add span processors of their own; none of them
+    # reads what a span gets at its end, so the call's end stays off the calling thread with them.
+    from agents_hub_monitoring.exporters.console import OpenSpanTracker
+    from agents_hub_monitoring.monitors import llm_end
+    from agents_hub_monitoring.monitors.langfuse import TraceNameProcessor
+
+    finished = []
+    original = llm_end.LLMEnd._finish
+
+    def counted(self, attributes):
+        finished.append(self)
+        original(self, attributes)
+
+    monkeypatch.setattr(llm_end.LLMEnd, "_finish", counted)
+    first, first_exporter = _batched(span_processors=[TraceNameProcessor(), OpenSpanTracker()])
+    second, second_exporter = _batched()
+    both = combine(first, second)
+    _chat(both)([{"role": "user", "content": "hi"}])
+    assert finished == []  # the call returned without reading its result
+    both.flush()
+    for exporter in (first_exporter, second_exporter):
+        (span,) = exporter.get_finished_spans()
+        assert span.attributes["gen_ai.usage.output_tokens"] == 300
+    assert len(finished) == 1
+    for monitor in (both, first, second):
+        monitor.shutdown()

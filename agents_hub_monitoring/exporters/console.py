@@ -49,6 +49,8 @@ def parse_log_level(value: Any) -> int:
 class OpenSpanTracker(SpanProcessor):
     """Remembers which spans of its provider are still running (at most ``max_open`` ids)."""
 
+    reads_end_attributes = False  # only ids: what spans get at their end is left to the export thread
+
     def __init__(self, max_open: int = 10_000) -> None:
         self._open: set[int] = set()
         self._max_open = max_open

@@ -26,6 +26,9 @@ __all__ = ["CompositeMonitor", "combine"]
 class _ChildPipeline(SpanProcessor):
     """Feeds spans into a child monitor's own processors (stamping, translation, export)."""
 
+    # The child's own processors finish what spans get at their end, where they need it.
+    reads_end_attributes = False
+
     def __init__(self, child: BaseMonitor) -> None:
         # The SDK keeps a provider's processors in one multi-processor; it is what a span of
         # that provider would call, so our spans get exactly the same treatment.

@@ -36,6 +36,8 @@ def conversation_attributes(conversation: ConversationContext) -> dict[str, obje
 class StartOnlyProcessor(SpanProcessor):
     """A processor that only stamps spans as they start: ending, flushing and shutting down are no-ops."""
 
+    reads_end_attributes = False  # see GuardedSpanProcessor
+
     def on_end(self, span: ReadableSpan) -> None:
         return None
 
@@ -84,6 +86,10 @@ class GuardedSpanProcessor(SpanProcessor):
     def __init__(self, inner: SpanProcessor) -> None:
         self.inner = inner
         self._where = f"span processor {type(inner).__name__}"
+        # A processor may read what a span gets at its end (telemetry/pending.py): those are written
+        # in before it sees the span, on the calling thread. Ours that never read them say so, and
+        # leave that work to the export thread.
+        self._materialise = bool(getattr(inner, "reads_end_attributes", True))
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -93,7 +99,8 @@ class GuardedSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         try:
-            materialise(span)  # finished here: the processor may read the span now
+            if self._materialise:
+                materialise(span)
             self.inner.on_end(span)
         except Exception as error:
             report_internal_failure(self._where, error)
