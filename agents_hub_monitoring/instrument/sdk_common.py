@@ -157,7 +157,7 @@ class LLMCall:
                 return StreamProxy(result, self)
             self._ended = True
             if isinstance(result, self.site.result_types):  # raw-response wrappers are not read
-                _fill(self.handle, result, self._output)
+                _fill(self.handle, result, self._output, borrowed=self._borrowed)
             if not self._borrowed:
                 self.handle.end()
         except Exception as error:
@@ -210,7 +210,7 @@ class LLMCall:
         # What the stream delivered so far; failing to read it must not keep the span from ending.
         try:
             if self._accumulator is not None:
-                _fill(self.handle, self._accumulator.result(), self._output)
+                _fill(self.handle, self._accumulator.result(), self._output, borrowed=self._borrowed)
         except Exception as internal:
             report_internal_failure(where, internal)
 
@@ -231,9 +231,13 @@ class LLMCall:
             report_internal_failure("llm sdk span end", error)
 
 
-def _fill(handle: LLMCallHandle, result: Any, output: bool) -> None:
+def _fill(handle: LLMCallHandle, result: Any, output: bool, *, borrowed: bool) -> None:
     if handle._ended:  # a borrowed span that ended before this call did
         return
+    if not borrowed:  # our own span: the response is read after the call, off the calling thread
+        handle.set_result(result, capture_output=output)
+        return
+    # An enclosing span's handle is filled now: what its own function returns may still add to it.
     parsed = read_llm_result(result)
     write_llm_metadata(handle, parsed)
     if output and parsed.output is not None:
