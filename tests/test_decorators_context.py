@@ -273,7 +273,8 @@ def test_fork_while_a_replay_holds_the_lock(monitor, telemetry):
         entered.set()
         release.wait()
 
-    deferred._pending.append((hold, (), {}))
+    deferred._targets.append(hold)  # queued entries name their recorder by index
+    deferred._pending.append((len(deferred._targets) - 1, (), {}))
     replaying = threading.Thread(target=deferred.replay)
     replaying.start()
     assert entered.wait(60)  # the replay holds _replay_lock, with three increments summed, not added

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from agents_hub_monitoring.monitors.handles import SpanHandle, attribute_value
-from agents_hub_monitoring.monitors.llm_end import LLMInput
+from agents_hub_monitoring.monitors.llm_end import LLMInput, llm_input
 from agents_hub_monitoring.pricing import normalize_provider
 from agents_hub_monitoring.serialization import coerce_float
 from agents_hub_monitoring.telemetry import semconv as sc
@@ -144,8 +144,8 @@ def _llm_input(bound: dict[str, Any]) -> LLMInput | None:
         messages = bound["prompt"]
     system = bound.get("system")
     if messages is None and system is None:
-        return LLMInput(None, None, bound) if bound else None
-    return LLMInput(messages, system, None)
+        return llm_input(None, None, bound) if bound else None
+    return llm_input(messages, system, None)
 
 
 def write_output(plan: Plan, monitor: BaseMonitor, handle: Any, result: Any) -> None:

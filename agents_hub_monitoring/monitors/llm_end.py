@@ -33,7 +33,7 @@ from agents_hub_monitoring.telemetry.usage import LLMResult, read_llm_result
 if TYPE_CHECKING:
     from agents_hub_monitoring.monitors.operations import LLMCallHandle
 
-__all__ = ["NO_RESULT", "LLMEnd", "LLMInput", "snapshot_messages"]
+__all__ = ["NO_RESULT", "LLMEnd", "LLMInput", "llm_input", "snapshot_messages"]
 
 NO_RESULT = object()
 _RESOLVING = threading.RLock()  # re-entrant: a logging handler reached from a resolution may resolve too
@@ -60,24 +60,24 @@ def snapshot_messages(messages: Any) -> Any:
     return messages
 
 
-class LLMInput:
-    """What a decorated LLM function was called with, serialised later: messages (or a prompt),
-    system instructions, or else all its arguments."""
+# What a decorated LLM function was called with, serialised later: (messages or a prompt, system
+# instructions, or else all its arguments). A tuple of plain values, which the garbage collector
+# stops tracking, rather than an object it would walk while the span waits for export.
+LLMInput = tuple[Any, Any, "dict[str, Any] | None"]
 
-    __slots__ = ("arguments", "messages", "system")
 
-    def __init__(self, messages: Any, system: Any, arguments: Mapping[str, Any] | None) -> None:
-        self.messages = snapshot_messages(messages)
-        self.system = system
-        self.arguments = dict(arguments) if arguments is not None else None
+def llm_input(messages: Any, system: Any, arguments: Mapping[str, Any] | None) -> LLMInput:
+    return snapshot_messages(messages), system, dict(arguments) if arguments is not None else None
 
-    def write(self, monitor: Any, attributes: dict[str, Any]) -> None:
-        if self.messages is not None:
-            _put(attributes, sc.GEN_AI_INPUT_MESSAGES, monitor._content(to_semconv_messages(self.messages)))
-        if self.system is not None:
-            _put(attributes, sc.GEN_AI_SYSTEM_INSTRUCTIONS, monitor._content(self.system))
-        if self.arguments is not None:
-            _put(attributes, sc.INPUT_VALUE, monitor._content(self.arguments))
+
+def _write_input(monitor: Any, captured: LLMInput, attributes: dict[str, Any]) -> None:
+    messages, system, arguments = captured
+    if messages is not None:
+        _put(attributes, sc.GEN_AI_INPUT_MESSAGES, monitor._content(to_semconv_messages(messages)))
+    if system is not None:
+        _put(attributes, sc.GEN_AI_SYSTEM_INSTRUCTIONS, monitor._content(system))
+    if arguments is not None:
+        _put(attributes, sc.INPUT_VALUE, monitor._content(arguments))
 
 
 def _put(attributes: dict[str, Any], key: str, text: str | None) -> None:
@@ -138,7 +138,7 @@ class LLMEnd:
 
     def _finish(self, attributes: dict[str, Any]) -> None:
         if self.input is not None:
-            self.input.write(self._monitor, attributes)
+            _write_input(self._monitor, self.input, attributes)
         if self.result is not NO_RESULT:
             self._read_result(attributes)
         self._price(attributes)

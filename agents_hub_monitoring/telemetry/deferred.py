@@ -59,7 +59,8 @@ class DeferredInstruments:
 
     def __init__(self, inner: Any, meter: Meter, *, batch_size: int = 2048, max_pending: int = 65_536) -> None:
         self._inner = inner
-        self._pending: deque[tuple[Callable[..., None], tuple[Any, ...], dict[str, Any]]] = deque()
+        self._pending: deque[tuple[int, tuple[Any, ...], dict[str, Any]]] = deque()
+        self._targets: list[Callable[..., None]] = []  # the recorders, by the index queued entries carry
         self._batch_size = batch_size
         self._max_pending = max(max_pending, batch_size)
         self._wakeup = threading.Event()
@@ -72,8 +73,11 @@ class DeferredInstruments:
         for name in _RECORDERS:
             target = getattr(inner, name, None)
             if target is not None:
-                # A partial is called from C: the only Python frame per record is _put.
-                setattr(self, name, functools.partial(self._put, target))
+                # A partial is called from C: the only Python frame per record is _put. Entries name
+                # their recorder by index: a queued tuple of plain values is one the garbage collector
+                # stops tracking, while the queue may hold it through many collections.
+                setattr(self, name, functools.partial(self._put, len(self._targets)))
+                self._targets.append(target)
         meter.create_observable_gauge(sc.METRIC_DEFERRED_REPLAY, [self._replay_on_collect], "1",
                                       "Replays queued measurements at collection (never has points)")
         _ALL.add(self)
@@ -81,7 +85,7 @@ class DeferredInstruments:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _put(self, target: Callable[..., None], /, *args: Any, **kwargs: Any) -> None:
+    def _put(self, target: int, /, *args: Any, **kwargs: Any) -> None:
         pending = self._pending
         pending.append((target, args, kwargs))
         size = len(pending)
@@ -94,17 +98,17 @@ class DeferredInstruments:
 
     def replay(self) -> int:
         """Record everything queued now; returns how many operations were replayed."""
-        pending = self._pending
+        pending, targets = self._pending, self._targets
         count = 0
         with self._replay_lock:
             while True:
                 try:
-                    target, args, kwargs = pending.popleft()
+                    index, args, kwargs = pending.popleft()
                 except IndexError:
                     break
                 count += 1
                 try:
-                    target(*args, **kwargs)
+                    targets[index](*args, **kwargs)
                 except Exception as error:
                     report_internal_failure("deferred metric", error)
             for counter in self._counters:

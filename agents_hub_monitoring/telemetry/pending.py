@@ -44,9 +44,12 @@ def attach(span: Any, pending: PendingAttributes | dict[str, Any]) -> bool:
     """Attach ``pending`` (or a dict of valid attribute values) to an SDK span before it ends; False
     if this span cannot carry it. What was attached before is replaced."""
     attributes = getattr(span, "_attributes", None)
-    if not isinstance(getattr(attributes, "_dict", None), dict) or not hasattr(attributes, "__dict__"):
+    if not isinstance(getattr(attributes, "_dict", None), dict):
         return False
-    setattr(attributes, _SLOT, pending)
+    try:  # not hasattr(attributes, "__dict__"): reading __dict__ would build the instance's dict
+        setattr(attributes, _SLOT, pending)
+    except AttributeError:  # a mapping with __slots__ cannot carry it
+        return False
     return True
 
 
