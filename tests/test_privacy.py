@@ -480,3 +480,41 @@ def test_exporter_never_raises_and_delegates() -> None:
     assert delegating.force_flush(10) is True
     delegating.shutdown()
     assert delegating.export([_span("late")]) is SpanExportResult.FAILURE  # inner refuses after shutdown
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["field-copy", "constructor"])
+def test_a_scrubbed_copy_keeps_everything_but_what_it_redacts(fast: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The scrubber copies a span it changes field by field (or, on an SDK whose objects look
+    # different, through ReadableSpan(...)): the copy must still carry the SDK's dropped counts,
+    # events, links, status, times and its own context.
+    from opentelemetry.sdk.trace import SpanLimits
+    from opentelemetry.trace import Link
+
+    from agents_hub_monitoring.telemetry import span_copy
+
+    monkeypatch.setattr(span_copy, "_FAST", fast)
+
+    provider = TracerProvider(span_limits=SpanLimits(max_span_attributes=3, max_events=1))
+    recorded = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(recorded))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("other") as other:
+        pass
+    with tracer.start_as_current_span("s", links=[Link(other.get_span_context(), {"k": "v"})]) as span:
+        span.set_attributes({"a": 1, "b": 2, "c": 3, "d": "mail bob@example.com"})  # "a" is dropped
+        span.add_event("first")  # dropped: one event at most, the latest
+        span.add_event("second", {"note": "call +1 415 555 0100"})
+        span.set_status(Status(StatusCode.ERROR, "failed for bob@example.com"))
+    original = recorded.get_finished_spans()[1]
+    copy = Scrubber(PrivacySettings()).scrub_span(original)
+    assert copy is not original
+    assert copy.dropped_attributes == original.dropped_attributes == 1
+    assert copy.dropped_events == original.dropped_events == 1
+    assert dict(copy.attributes) == {"b": 2, "c": 3, "d": "mail [REDACTED:email]"}
+    assert "415" not in copy.events[0].attributes["note"] and copy.events[0].name == "second"
+    assert copy.status.description == "failed for [REDACTED:email]"
+    assert copy.links == original.links and copy.dropped_links == 0
+    assert (copy.context, copy.parent, copy.start_time, copy.end_time, copy.kind, copy.resource) == (
+        original.context, original.parent, original.start_time, original.end_time, original.kind,
+        original.resource)
+    assert dict(original.attributes)["d"] == "mail bob@example.com"  # the original is left alone
