@@ -103,13 +103,13 @@ def handwritten(workload: str, endpoint: str) -> Setup:
                  workload == "async", "start_as_current_span")
 
 
-def ours(workload: str, endpoint: str, encoder: str, api: str = "auto") -> Setup:
+def ours(workload: str, endpoint: str, encoder: str, api: str = "auto", content: bool = True) -> Setup:
     from agents_hub_monitoring.exporters.otlp_fast import FastOTLPSpanExporter
     from agents_hub_monitoring.monitors.base import BaseMonitor
     from agents_hub_monitoring.monitors.otlp import OTLPMonitor
 
     monitor = OTLPMonitor(endpoint=endpoint, export_metrics=True, metric_export_interval_ms=3_600_000,
-                          service_name="bench-ours")
+                          capture_content=None if content else False, service_name="bench-ours")
     exporter = monitor._pipeline.span_exporters[0].inner
     default = "fast" if isinstance(exporter, FastOTLPSpanExporter) and exporter.fast_encoding else "stock"
     if not isinstance(exporter, FastOTLPSpanExporter):  # before the wiring: same object, our export method
@@ -208,7 +208,7 @@ def main() -> None:
     elif variant == "otel":
         setup = handwritten(workload, endpoint)
     else:
-        setup = ours(workload, endpoint, config["encoder"], config.get("api", "auto"))
+        setup = ours(workload, endpoint, config["encoder"], config.get("api", "auto"), config.get("content", True))
     print(json.dumps(measure(setup, config)))
 
 

@@ -19,7 +19,7 @@ Every repetition is flushed, so the batch queue (2048 spans) never overflows: a 
 Targets print PASS or FAIL; the exit status is 1 only if a span was lost (2 if a variant crashed).
 Default run about 70 s on 2 cores, ``--quick`` about 5 s. From the repository root::
 
-    .venv/bin/python benchmarks/overhead.py [--quick] [--json out.json] [--api cm]
+    .venv/bin/python benchmarks/overhead.py [--quick] [--json out.json] [--api cm] [--content off]
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def run_variant(receiver: Receiver, run: dict[str, Any], workload: str, label: s
                 encoder: str | None, round_: int) -> dict[str, Any]:
     prefix = f"/r{round_}-{workload}-{label}"
     config = {"variant": variant, "workload": workload, "encoder": encoder, "endpoint": receiver.url + prefix,
-              "api": run["api"],
+              "api": run["api"], "content": run["content"],
               "calls": run["calls"][workload], "reps": run["reps"], "profile_calls": run["profile_calls"][workload]}
     try:
         done = subprocess.run([sys.executable, str(HERE / "_workloads.py"), json.dumps(config)],
@@ -176,10 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run (fewer calls, one round)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--content", choices=("on", "off"), default="on",
+                        help="ours: content capture at its default (on), or off (what content costs)")
     parser.add_argument("--api", choices=("auto", "cm"), default="auto",
                         help="ours: decorators when BaseMonitor has them (auto), or context managers (cm)")
     args = parser.parse_args(argv)
-    run = {**RUNS["quick" if args.quick else "default"], "api": args.api}
+    run = {**RUNS["quick" if args.quick else "default"], "api": args.api, "content": args.content == "on"}
     started = time.perf_counter()
     samples: dict[str, list[dict[str, Any]]] = {}
     with Receiver() as receiver:
@@ -189,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                     result = run_variant(receiver, run, workload, label, variant, encoder, round_)
                     samples.setdefault(f"{workload}/{label}", []).append(result)
     results = {key: summarise(value) for key, value in samples.items()}
-    print(f"agents_hub_monitoring overhead ({'quick' if args.quick else 'default'} run; python "
+    print(f"agents_hub_monitoring overhead ({'quick' if args.quick else 'default'} run"
+          f"{'' if run['content'] else ', ours with content capture off'}; python "
           f"{platform.python_version()}, {os.cpu_count()} CPUs, {run['rounds']} round(s) x {run['reps']} reps)\n")
     print_table(results)
     checks, lost = check_targets(results)
