@@ -17,7 +17,9 @@ one pre-check derived from all triggers lets clean text, most text, skip the rul
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -84,10 +86,9 @@ def _joined(screens: list[str]) -> re.Pattern[str]:
 
 def _shortest_match(pattern: re.Pattern[str]) -> int:
     """The fewest characters any match of ``pattern`` spans; 0 when the regex parser cannot tell."""
-    try:
-        from re import _parser  # the stdlib's own width analysis (sre_parse before Python 3.11)
-
-        return max(int(_parser.parse(pattern.pattern, pattern.flags).getwidth()[0]), 0)
+    try:  # the stdlib's own width analysis: re._parser, called sre_parse before Python 3.11
+        parser = importlib.import_module("re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+        return max(int(parser.parse(pattern.pattern, pattern.flags).getwidth()[0]), 0)
     except Exception:
         return 0
 

@@ -295,3 +295,15 @@ def test_llm_message_fast_copy_equals_to_jsonable(message: dict[Any, Any]) -> No
     copied = _plain_message(message)
     assert copied == to_jsonable(message)
     assert copied is not message  # a copy: read_llm_result adds finish_reason to it
+
+
+def test_text_shorter_than_any_rule_can_match_skips_the_screen_soundly() -> None:
+    from agents_hub_monitoring.redaction import _shortest_match
+
+    assert [_shortest_match(re.compile(p)) for p in ("ab+c", "x?", r"\d{3}-\d{2}", "(?i)key=[a-z]+")] == [3, 0, 6, 5]
+    screen = _Screen([*SECRET_RULES, *PII_RULES])
+    assert screen._min_length > 0
+    for rule in [*SECRET_RULES, *PII_RULES]:  # every real match of every rule is at least that long
+        for sample in SAMPLES.values():
+            for match in rule.pattern.finditer(sample):
+                assert len(match.group(0)) >= screen._min_length, (rule.kind, match.group(0))

@@ -10,7 +10,7 @@ dict copied). ``LLMEnd`` is that snapshot, and two consumers finish it:
   scrubbing, so every exporter, and every span processor given to the monitor, sees them;
 * the metric queue carries it too (``DeferredInstruments``): its replay records the call's metrics.
 
-Whichever comes first resolves it, once, under its lock, so the span and the metrics always agree.
+Whichever comes first resolves it, once, under one lock, so the span and the metrics always agree.
 
 What a user may notice: the result object is read when the span is exported or its metrics are
 recorded (the batch delay later at most), not when the call returns. Appending to the conversation

@@ -85,9 +85,9 @@ class DeferredInstruments:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def _put(self, target: int, /, *args: Any, **kwargs: Any) -> None:
+    def _put(self, index: int, /, *args: Any, **kwargs: Any) -> None:
         pending = self._pending
-        pending.append((target, args, kwargs))
+        pending.append((index, args, kwargs))
         size = len(pending)
         if size >= self._batch_size and (not self._signalled or size >= self._max_pending):
             self._overflow()
