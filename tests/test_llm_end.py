@@ -220,3 +220,16 @@ def test_our_own_span_processors_leave_the_llm_end_to_the_export_thread(monkeypa
     assert len(finished) == 1
     for monitor in (both, first, second):
         monitor.shutdown()
+
+
+def test_a_result_that_cannot_be_read_still_leaves_the_call_priced(caplog):
+    caplog.set_level(logging.WARNING)
+    with capture() as (monitor, telemetry):
+        with monitor.llm_call("gpt-4o-mini", provider="openai") as call:
+            call.set_usage(input_tokens=1000, output_tokens=100)  # known before the result is read
+            call.set_result(_Unreadable())
+        attributes = telemetry.span("chat gpt-4o-mini")["attributes"]
+        cost = telemetry.metric_points(sc.METRIC_COST)
+    assert attributes["gen_ai.usage.input_tokens"] == 1000
+    assert attributes["gen_ai.usage.cost"] > 0 and cost[0]["value"] == attributes["gen_ai.usage.cost"]
+    assert any("usage exploded" in record.getMessage() for record in caplog.records)

@@ -122,10 +122,7 @@ class LLMEnd:
             if self._metrics is not None:
                 return
             attributes: dict[str, Any] = dict(self._late) if self._late else {}
-            try:
-                self._finish(attributes)
-            except Exception as error:  # what was finished so far still goes out
-                report_internal_failure("LLM call end", error)
+            self._finish(attributes)
             self._attributes = attributes
             self._metrics = {
                 "operation": self.operation, "provider": self.provider, "request_model": self.request_model,
@@ -134,17 +131,25 @@ class LLMEnd:
                 "cost_usd": attributes.get(sc.GEN_AI_USAGE_COST), "error_type": self._error_type,
                 "time_to_first_chunk_s": self._first_chunk_s, "cache_read_tokens": self.cache_read_tokens,
                 "cache_write_tokens": self.cache_creation_tokens, "reasoning_tokens": self.reasoning_tokens}
-            self.result = self.input = None  # the span may live on in a queue: keep only the strings
+            # The span may live on in a queue: keep only what was made of these.
+            self.result = self.input = self._late = None
 
     def _finish(self, attributes: dict[str, Any]) -> None:
+        """Input, result and price, each guarded on its own: one that fails costs only its attributes."""
         if self.input is not None:
-            _write_input(self._monitor, self.input, attributes)
+            try:
+                _write_input(self._monitor, self.input, attributes)
+            except Exception as error:
+                report_internal_failure("LLM call input", error)
         if self.result is not NO_RESULT:
-            self._read_result(attributes)
+            try:
+                self._read_result(attributes)
+            except Exception as error:
+                report_internal_failure("LLM call result", error)
         self._price(attributes)
 
     def _read_result(self, attributes: dict[str, Any]) -> None:
-        """What ``write_llm_result`` used to do on the calling thread: usage, response, completion."""
+        """Usage, response model and id, finish reasons and (when captured) the completion."""
         result = self.result
         if isinstance(result, str):
             if self.capture_output:
