@@ -126,7 +126,8 @@ class LLMCallHandle(SpanHandle):
     def set_result(self, result: Any, *, capture_output: bool = True) -> None:
         """What the call returned (an SDK response, its dict, an ``LLMResult``, text): its usage, response
         model, finish reasons and (with ``capture_output`` and content capture on) its completion are
-        read after the call ends, off the calling thread. They win over values set before."""
+        read after the call ends, off the calling thread. What it finds wins over what ``set_usage``,
+        ``set_response`` and ``set_output`` gave, whether they were called before or after it."""
         self._result = result
         self._capture_result = bool(capture_output) and self._monitor.capture_content
 
