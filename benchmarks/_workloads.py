@@ -2,7 +2,8 @@
 
 Variants: ``none`` (no instrumentation), ``otel`` (a hand-written OTel span: start_as_current_span
 with 3 attributes, BatchSpanProcessor, official OTLP/HTTP exporter), ``otel-same`` (hand-written OTel
-code recording the telemetry ours records, ``_same_telemetry.py``) and ``ours`` (OTLPMonitor with
+code recording the telemetry ours records), ``sdk-floor`` (only the SDK's share of that telemetry;
+both in ``_same_telemetry.py``) and ``ours`` (OTLPMonitor with
 metrics on, content capture at its default), with our span exporter's encoding forced to the fast
 or the stock path. Workloads: a trivial ``sync`` or ``async`` function (decorated once
 ``BaseMonitor`` has decorators, else wrapped in ``tool_call``), and a 6-span ``agent`` run (1 agent,
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from _measure import Setup, measure
-from _same_telemetry import same_telemetry
+from _same_telemetry import same_telemetry, sdk_floor
 
 __all__ = ["main"]
 
@@ -209,8 +210,9 @@ def main() -> None:
         setup = plain(workload)
     elif variant == "otel":
         setup = handwritten(workload, endpoint)
-    elif variant == "otel-same":
-        setup = same_telemetry(workload, endpoint, _semconv(), MODEL, MESSAGES, RESPONSE, ANSWER)
+    elif variant in ("otel-same", "sdk-floor"):
+        build = same_telemetry if variant == "otel-same" else sdk_floor
+        setup = build(workload, endpoint, _semconv(), MODEL, MESSAGES, RESPONSE, ANSWER)
     else:
         setup = ours(workload, endpoint, config["encoder"], config.get("api", "auto"), config.get("content", True))
     print(json.dumps(measure(setup, config)))

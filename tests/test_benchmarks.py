@@ -37,8 +37,9 @@ def _metric_attribute_sets(points_by_name: dict[str, list[dict[str, Any]]]) -> d
 
 
 def test_hand_written_same_telemetry_records_what_ours_records(workloads: Any) -> None:
-    """``otel-same`` is only a fair yardstick while it records exactly ours' span attributes and metric
-    attribute sets for the agent run; a change to ours that it does not follow fails here."""
+    """``otel-same`` (and ``sdk-floor``, which replays what it records) is only a fair yardstick while it
+    records exactly ours' span attributes and metric attribute sets for the agent run; a change to ours
+    that it does not follow fails here."""
     from _same_telemetry import _Telemetry
 
     spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
@@ -69,12 +70,13 @@ def test_quick_run_measures_every_variant_and_loses_no_span(tmp_path: Path) -> N
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     figures = json.loads(out.read_text())
-    labels = {"none", "otel", "otel-same", "ours-fast", "ours-stock"}
+    labels = {"none", "otel", "otel-same", "sdk-floor", "ours-fast", "ours-stock"}
     assert set(figures["results"]) == {f"{w}/{label}" for w in ("sync", "async", "agent") for label in labels}
     for key, row in figures["results"].items():
         assert "error" not in row, key
         assert row["spans_received"] == row["spans_sent"], key
     assert figures["targets"][-1] == {"target": "no span lost (all variants)", "ratio": None, "lost": 0, "pass": True}
-    for workload in ("sync", "async", "agent"):
-        ratios = figures["against_same_telemetry"][workload]
-        assert all(isinstance(value, float) and value > 0 for value in ratios.values()), (workload, ratios)
+    for baseline in ("otel-same", "sdk-floor"):
+        for workload in ("sync", "async", "agent"):
+            ratios = figures["same_telemetry"][baseline][workload]
+            assert all(isinstance(value, float) and value > 0 for value in ratios.values()), (baseline, ratios)
