@@ -2,12 +2,12 @@
 
 Variants: ``none`` (no instrumentation), ``otel`` (a hand-written OTel span: start_as_current_span
 with 3 attributes, BatchSpanProcessor, official OTLP/HTTP exporter), ``otel-same`` (hand-written OTel
-code recording the telemetry ours records), ``sdk-floor`` (only the SDK's share of that telemetry;
-both in ``_same_telemetry.py``) and ``ours`` (OTLPMonitor with
-metrics on, content capture at its default), with our span exporter's encoding forced to the fast
-or the stock path. Workloads: a trivial ``sync`` or ``async`` function (decorated once
-``BaseMonitor`` has decorators, else wrapped in ``tool_call``), and a 6-span ``agent`` run (1 agent,
-3 LLM calls with usage, 2 tools; decorated functions, or context managers and handles).
+code recording the telemetry ours records, ``_same_telemetry.py``), ``sdk-floor`` (only the SDK's
+share of that telemetry, ``_sdk_floor.py``) and ``ours`` (OTLPMonitor with metrics on, content
+capture at its default), with our span exporter's encoding forced to the fast or the stock path.
+Workloads: a trivial ``sync`` or ``async`` function (decorated once ``BaseMonitor`` has decorators,
+else wrapped in ``tool_call``), and a 6-span ``agent`` run (1 agent, 3 LLM calls with usage, 2 tools;
+decorated functions, or context managers and handles).
 
 Prints one JSON line with the figures of ``_measure.measure``.
 """
@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from _measure import Setup, measure
-from _same_telemetry import same_telemetry, sdk_floor
+from _same_telemetry import same_telemetry
+from _sdk_floor import sdk_floor
 
 __all__ = ["main"]
 

@@ -12,9 +12,9 @@ and counts every span. Measured for a trivial sync and async function and a 6-sp
 
 Variants: ``none``; ``otel``, the hand-written span (``start_as_current_span`` with 3 attributes,
 BatchSpanProcessor, official OTLP/HTTP exporter); ``otel-same``, hand-written OTel code that records
-the same span attributes and metrics as ours; ``sdk-floor``, only the OTel SDK's share of that
-telemetry (attributes precomputed, measurements recorded at the flush, our fast encoder; both in
-``_same_telemetry.py``); ``ours-fast`` and ``ours-stock``, OTLPMonitor (metrics recorded, content
+the same span attributes and metrics as ours (``_same_telemetry.py``); ``sdk-floor``, only the OTel
+SDK's share of that telemetry (attributes precomputed, measurements recorded at the flush, our fast
+encoder; ``_sdk_floor.py``); ``ours-fast`` and ``ours-stock``, OTLPMonitor (metrics recorded, content
 capture at its default) with our exporter's fast encoder or the official encoding. Targets apply to
 the encoding OTLPMonitor uses by default, against ``otel``; the table's ratios are to ``otel`` too.
 A last section, without targets, sets ours against ``otel-same`` and ``sdk-floor``.

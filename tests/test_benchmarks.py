@@ -40,12 +40,12 @@ def test_hand_written_same_telemetry_records_what_ours_records(workloads: Any) -
     """``otel-same`` (and ``sdk-floor``, which replays what it records) is only a fair yardstick while it
     records exactly ours' span attributes and metric attribute sets for the agent run; a change to ours
     that it does not follow fails here."""
-    from _same_telemetry import _Telemetry
+    from _same_telemetry import Telemetry
 
     spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
-    telemetry = _Telemetry(tracer_provider.get_tracer("t"), MeterProvider(metric_readers=[reader]).get_meter("t"),
+    telemetry = Telemetry(tracer_provider.get_tracer("t"), MeterProvider(metric_readers=[reader]).get_meter("t"),
                            workloads._semconv())
     telemetry.agent_run(workloads.MODEL, workloads.MESSAGES, workloads.RESPONSE, workloads.ANSWER)(0)
     hand_spans = [(span.name, dict(span.attributes or {})) for span in spans.get_finished_spans()]
