@@ -60,6 +60,8 @@ def same_telemetry(workload: str, endpoint: str, sc: Any, model: str, messages: 
 
 
 class Telemetry:
+    """The hand-written instrumentation: one method per operation, each recording its span and metrics."""
+
     def __init__(self, tracer: Any, meter: Any, sc: Any) -> None:
         from opentelemetry.trace import SpanKind
 
